@@ -3,3 +3,17 @@ __version__ = "0.0.1"
 # nbdev writes only the docstring and __version__; the imports below load every
 # chapter in reading order, so that the @patch methods of later chapters exist.
 from .data import dataset, datasets
+from .formula import FormulaError, Formula, parse_formula, term, zerocorr, fulldummy
+from .schema import DummyCoding, EffectsCoding, HelmertCoding, FullDummyCoding, Grouping
+from .modelframe import model_frame, ModelFrame, ReTermSpec
+from .remat import ReMat
+from .blocks import BlockDescription
+from . import linalg
+from .lmm import LinearMixedModel, FeTerm, dense_objective
+from .fitting import fit, OptSummary
+from .extractors import CoefTable, VarCorr, PCA
+from .display import summary_text, coeftable_lines, varcorr_lines
+from .families import (Bernoulli, Binomial, Poisson, LogitLink, ProbitLink, CloglogLink, LogLink, IdentityLink,
+                       SqrtLink, InverseLink, Normal, Gamma, InverseGaussian, glm_fit)
+from .glmm import GeneralizedLinearMixedModel
+from .gausshermite import ghnorm, fit_glmm

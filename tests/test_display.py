@@ -1,0 +1,166 @@
+"""The formatters of `mixednb.display` against every table printed in the spec.
+
+The spec's text lost its leading and repeated spaces, so lines are compared as token sequences;
+the width of each coefficient table's rules (which did survive) checks the column layout.
+"""
+import math, re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mixednb.display import (compact, fmt_z, fmt_pvalue, format_table, coeftable_lines, varcorr_lines,
+                             vc_digits, fitstats_lines, reml_line)
+
+SPEC = Path(__file__).resolve().parents[2] / "shared" / "seed" / "000_fb7184924fb54e0d.txt"
+if not SPEC.exists(): SPEC = Path("/work/shared/seed/000_fb7184924fb54e0d.txt")
+pytestmark = pytest.mark.skipif(not SPEC.exists(), reason="spec text not available")
+RULE = re.compile(r"^─+$")
+
+
+def _lines():
+    return SPEC.read_text().split("\n")
+
+
+def spec_coeftables():
+    "Every coefficient table of the spec: (line number, rule width, [(name, [4 cells])])"
+    ls, out, i = _lines(), [], 0
+    while i < len(ls):
+        if RULE.match(ls[i]) and ls[i + 1].startswith("Coef."):
+            rows, j = [], i + 3
+            while not RULE.match(ls[j]):
+                t = ls[j].split(); rows.append((" ".join(t[:-4]), t[-4:])); j += 1
+            out.append((i, len(ls[i]), rows)); i = j + 1
+        else: i += 1
+    return out
+
+
+def spec_varcorrs():
+    "Every variance-components table of the spec: (line number, [token lists of its lines])"
+    ls, out = _lines(), []
+    for i, l in enumerate(ls):
+        if l == "Variance components:":
+            j = i + 2
+            while j < len(ls) and re.search(r"([\d.]|NaN)$", ls[j]) and not ls[j].startswith("Number of obs"): j += 1
+            out.append((i, ls[i:j]))
+    return out
+
+
+CORR = re.compile(r"^([+-]\d\.\d\d|\.|NaN)$")
+CNAME = re.compile(r"(\(Intercept\)|days(: \d+)?)$")
+
+
+def _sigma(var: str, sd: str, d: int) -> float:
+    "A σ that prints as `sd` and whose square prints as `var` with d decimals"
+    h = 0.5 * 10.0 ** -d
+    lo = max(float(sd) - h, math.sqrt(max(float(var) - h, 0)))
+    hi = min(float(sd) + h, math.sqrt(float(var) + h))
+    assert lo <= hi, (var, sd)
+    return 0.0 if float(sd) == 0 else (lo + hi) / 2
+
+
+def parse_varcorr(lines):
+    "Rebuild varcorr_lines' arguments from a printed table"
+    rows, residual = [], None
+    for l in lines[2:]:
+        t = l.split()
+        k = len(t)
+        while CORR.match(t[k - 1]): k -= 1
+        label, var, sd, corr = " ".join(t[:k - 2]), t[k - 2], t[k - 1], t[k:]
+        d = len(var.split(".")[1]) if "." in var else 0
+        if label == "Residual": residual = (var, sd, d); continue
+        m = CNAME.search(label)
+        g, c = label[:m.start()].strip(), m.group(0)
+        rows.append((g, c, var, sd, d, corr))
+    groups = []
+    for g, c, var, sd, d, corr in rows:
+        if g: groups.append([g, [], [], []])
+        groups[-1][1].append(c); groups[-1][2].append(_sigma(var, sd, d)); groups[-1][3].append(corr)
+    out = []
+    for g, cn, σ, corr in groups:
+        S = len(cn); ρ = np.eye(S); mask = np.zeros((S, S), bool)
+        for i, cs in enumerate(corr):
+            for j, c in enumerate(cs):
+                if c == ".": mask[i, j] = mask[j, i] = True; ρ[i, j] = ρ[j, i] = 0.0
+                else: ρ[i, j] = ρ[j, i] = float(c)
+        out.append((g, cn, σ, ρ, mask))
+    return out, None if residual is None else _sigma(*residual)
+
+
+def test_found_every_table():
+    assert len(spec_coeftables()) == 20
+    assert len(spec_varcorrs()) == 21
+
+
+@pytest.mark.parametrize("i,width,rows", spec_coeftables(), ids=lambda v: str(v) if isinstance(v, int) else None)
+def test_coeftable_layout(i, width, rows):
+    "The layout reproduces each table's width and tokens, from the printed cells"
+    names = [r[0] for r in rows]
+    cols = [(h, [r[1][k] for r in rows]) for k, h in enumerate(["Coef.", "Std. Error", "z", "Pr(>|z|)"])]
+    ls = format_table(names, cols)
+    assert {len(l) for l in ls} == {width}
+    assert [l.split() for l in ls[3:-1]] == [r[0].split() + r[1] for r in rows]
+    assert ls[1].split() == ["Coef.", "Std.", "Error", "z", "Pr(>|z|)"]
+
+
+@pytest.mark.parametrize("i,width,rows", spec_coeftables(), ids=lambda v: str(v) if isinstance(v, int) else None)
+def test_coeftable_numbers(i, width, rows):
+    "Estimates and standard errors are their own compact form; z and p from them print as the spec prints them"
+    for name, (b, se, z, p) in rows:
+        assert compact(float(b)) == b and compact(float(se)) == se
+        assert fmt_z(float(z)) == z
+        if p.startswith("<"):
+            assert fmt_pvalue(0.9 * 10.0 ** int(p[3:])) == p
+        else:
+            assert fmt_pvalue(float(p)) == p
+
+
+def test_coeftable_from_estimates():
+    "The whole insteval table from its printed estimates and standard errors (z = β/se, p = 2Φ(-|z|))"
+    from scipy.stats import norm
+    (_, width, rows), = [t for t in spec_coeftables() if len(t[2]) == 28]
+    β = np.array([float(r[1][0]) for r in rows]); se = np.array([float(r[1][1]) for r in rows])
+    z = β / se
+    ls = coeftable_lines([r[0] for r in rows], β, se, z, 2 * norm.sf(np.abs(z)))
+    assert len(ls[0]) == width == 64
+    assert [l.split() for l in ls[3:-1]] == [r[0].split() + r[1] for r in rows]
+
+
+@pytest.mark.parametrize("i,lines", spec_varcorrs(), ids=lambda v: str(v) if isinstance(v, int) else None)
+def test_varcorr(i, lines):
+    "Every VarCorr of the spec, digits rule included, from its σ's and correlations"
+    groups, residual = parse_varcorr(lines)
+    out = varcorr_lines(groups, residual)
+    assert [l.split() for l in out] == [l.split() for l in lines]
+
+
+def test_varcorr_alignment():
+    "Columns line up: every Std.Dev. ends at the same place, as does every variance"
+    out = varcorr_lines([("subj", ["(Intercept)", "days"], np.sqrt([565.51068, 32.68212]), [[1, .08], [.08, 1]],
+                          np.zeros((2, 2), bool))], 25.591823908942917)
+    assert out[2].index("565.51068") + 9 == out[3].index("32.68212") + 8 == out[4].index("654.94145") + 9
+    assert out[2].index("23.78047") == out[4].index("25.59182") == out[3].index("5.71683") - 1
+    assert out[1].index("Std.Dev.") + len("Std.Dev.") == out[2].index("23.78047") + 8
+
+
+def test_vc_digits_edge():
+    assert vc_digits([0.0, 0.0]) == 5
+    assert vc_digits([1234567.0]) == 0
+
+
+def test_fitstats():
+    l1, l2 = fitstats_lines({"logLik": -875.9697, "-2 logLik": 1751.9393, "AIC": 1763.9393, "AICc": 1764.4249,
+                             "BIC": 1783.0971})
+    assert l1.split() == ["logLik", "-2", "logLik", "AIC", "AICc", "BIC"]
+    assert l2.split() == ["-875.9697", "1751.9393", "1763.9393", "1764.4249", "1783.0971"]
+    assert reml_line(330.86058899108457)[0].split()[-1] == "330.86058899108457"
+
+
+def test_compact_sweep():
+    "compact() round-trips to 6 significant digits and never prints more than needed"
+    rng = np.random.default_rng(1)
+    for x in rng.standard_normal(2000) * 10.0 ** rng.integers(-8, 9, 2000):
+        s = compact(x)
+        assert math.isclose(float(s), x, rel_tol=5e-6)
+        mant = s.split("e")[0].lstrip("-").replace(".", "").lstrip("0").rstrip("0")
+        assert len(mant) <= 6
