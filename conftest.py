@@ -31,7 +31,7 @@ class NotebookItem(pytest.Item):
         with contextlib.redirect_stderr(err):
             ok, secs = test_nb(self.path, skip_flags=cfg.tst_flags.split(), basepath=cfg.config_path)
         if not ok:
-            raise NotebookFailure(err.getvalue() or "notebook failed (no traceback captured)")
+            raise NotebookFailure(err.getvalue() or "a cell failed: nbdev's traceback is in the captured stderr below")
 
     def repr_failure(self, excinfo):
         if isinstance(excinfo.value, NotebookFailure):

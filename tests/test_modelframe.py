@@ -218,4 +218,4 @@ def test_lme4_reference_formulas():
         b = model_frame(m["mm_formula"], df, binary_response=True)
         assert len(a.coefnames) == len(b.coefnames) == len(m["beta"]) and len(a.y) == m["nobs"], m["id"]
         np.testing.assert_allclose(a.X, b.X, rtol=1e-15)
-        assert sorted(len(r.levels) for r in a.reterms) == sorted(m["nlevels"].values())
+        assert sorted({r.gname: len(r.levels) for r in a.reterms}.values()) == sorted(m["nlevels"].values())
