@@ -89,7 +89,7 @@ def format_table(rownames:list,   # row labels, left-justified in the first colu
     width = nw + sum(2 + len(h) for h, _ in cols)
     line = rule * width
     head = ' ' * nw + ''.join('  ' + h for h, _ in cols)
-    body = [r.ljust(nw) + ''.join('  ' + c[i] for _, c in cols) for i, r in enumerate(rownames)]
+    body = [(r.ljust(nw) + ''.join('  ' + c[i] for _, c in cols)).rstrip() for i, r in enumerate(rownames)]
     return [line, head, line, *body, line]
 
 # %% ../nbs/10_display.ipynb #342180a3

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from fastcore.basics import patch
+from scipy.special import erfc
 
 from .lmm import LinearMixedModel
 
@@ -61,7 +62,6 @@ def stderror(self:LinearMixedModel)->np.ndarray:
 @patch
 def pvalues(self:LinearMixedModel)->np.ndarray:
     "Wald p-values P(χ²₁ > (β/se)²) of `coef`"
-    from scipy.special import erfc
     return erfc(np.abs(self.coef / self.stderror()) / math.sqrt(2))
 
 # %% ../nbs/09_extractors.ipynb #fea3dc42
@@ -83,7 +83,7 @@ class CoefTable:
     def z(self): return self.coef / self.se
     @property
     def p(self):
-        from scipy.special import erfc
+        "Two-sided Wald p-values P(|Z| > |z|) = erfc(|z|/√2)"
         return erfc(np.abs(self.z) / math.sqrt(2))
     @property
     def frame(self)->pd.DataFrame:
@@ -152,7 +152,7 @@ def varcorr(self:LinearMixedModel)->VarCorr:
 @patch(as_prop=True)
 def sigmas(self:LinearMixedModel)->dict:
     "{grouping factor: {column: σ}} of the random effects"
-    return {g.name: dict(zip(g.cnames, g.sigma)) for g in self.varcorr().groups}
+    return {g.name: dict(zip(g.cnames, map(float, g.sigma))) for g in self.varcorr().groups}
 
 @patch(as_prop=True)
 def sigmarhos(self:LinearMixedModel)->dict:
@@ -160,7 +160,7 @@ def sigmarhos(self:LinearMixedModel)->dict:
     out = {}
     for g in self.varcorr().groups:
         r, c = np.tril_indices(len(g.cnames), -1)
-        out[g.name] = (dict(zip(g.cnames, g.sigma)), g.rho[r, c].copy())
+        out[g.name] = (dict(zip(g.cnames, map(float, g.sigma))), g.rho[r, c].copy())
     return out
 
 LinearMixedModel.σs = LinearMixedModel.sigmas

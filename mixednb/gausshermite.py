@@ -46,17 +46,16 @@ def agq_deviance(self:GeneralizedLinearMixedModel, nagq:int):
     self._check_agq()
     r = self.LMM.reterms[0]
     z, w = ghnorm(nagq)
-    sd = 1.0 / self.LMM.L[0].data[:, 0, 0]
+    sd = self._sd1                                  # 1/L₁₁ from the last PIRLS factor
     u0, l = self.u, r.nlevels
     devc0 = u0**2 + np.bincount(r.refs, self.devres, l)
     mult = np.zeros(l)
     n = len(self.y)
     eta, mu, me, ww, wr, dr = (np.empty(n) for _ in range(6))
-    base = self.offset + self.X @ self.beta
     for zk, wk in zip(z, w):
         if zk == 0: mult += wk; continue
         uk = u0 + zk * sd
-        linpred(eta, base, self.cols, self.zl, uk)
+        linpred(eta, self.offset, self.X, self.beta, self.cols, self.zl, uk)
         glm_update(mu, me, ww, wr, dr, self.y, self.wt, eta, self.family.code, self.family.link.code)
         mult += wk * np.exp((zk * zk + devc0 - uk**2 - np.bincount(r.refs, dr, l)) / 2)
     return float(devc0.sum() - 2 * (np.log(mult).sum() + np.log(sd).sum()))
@@ -202,4 +201,4 @@ def fit_glmm(formula,               # e.g. "r2 ~ 1 + anger + (1|subj) + (1|item)
     if link is not None: family = type(family)(link)
     if kw: raise TypeError(f"unknown GLMM fit option(s): {', '.join(kw)}")
     return GeneralizedLinearMixedModel(formula, data, family, contrasts, weights, offset).fit(fast=fast, nagq=nagq, verbose=verbose)
-register_family_fitter(fit_glmm)
+register_family_fitter(fit_glmm);

@@ -18,18 +18,21 @@ import scipy.sparse as sp
 from .remat import ReMat, reterms as _sort_reterms, zmatrix
 from .blocks import (UniformBlockDiagonal, BlockedSparse, block, create_AL, fill_A, block_description)
 from .linalg import copyscale, cholesky_blocked, logdet_block
+from fastcore.basics import patch
 
 # %% ../nbs/07_lmm.ipynb #c158ef91
 def statsrank(X:np.ndarray, ranktol:float=1e-8):
     "Pivot (kept columns first, in original order) and computational rank of X by pivoted QR"
     n, p = X.shape
     if p == 0: return np.arange(0), 0
+    intercept = bool(np.all(X[:, 0] == 1))
+    if n > 2 * p: X = sla.qr(X, mode="r")[0][:p]   # same pivots from the small R: QR keeps column norms
     R, piv = sla.qr(X, mode="r", pivoting=True)
     d = np.abs(np.diagonal(R))
     if len(d) == p and d[-1] > ranktol * d[0]: return np.arange(p), p
     rank = int(np.sum(d > ranktol * d[0]))
-    if np.all(X[:, 0] == 1) and 0 not in piv[:rank]:      # keep the intercept: make it the largest column
-        X2 = X.copy(); X2[:, 0] *= 10 * np.sqrt(np.max(np.sum(X * X, axis=0)) / n) + 1
+    if intercept and 0 not in piv[:rank]:          # keep the intercept: make it the largest column
+        X2 = X.copy(); X2[:, 0] *= 10 * np.max(np.linalg.norm(X, axis=0)) / max(np.linalg.norm(X[:, 0]), 1e-300)
         R, piv = sla.qr(X2, mode="r", pivoting=True)
     return np.concatenate([np.sort(piv[:rank]), piv[rank:]]), rank
 
@@ -79,7 +82,11 @@ class LinearMixedModel:
     L: list = field(repr=False)
 
     def __init__(self, formula, data, contrasts:dict=None, weights=None, reml:bool=False, sigma:float=None):
+        "Model `formula` on `data` (a DataFrame or a bundled data set's name); prior `weights`: array or column name"
         from mixednb.modelframe import model_frame
+        if isinstance(data, str):
+            from mixednb.data import dataset
+            data = dataset(data)
         mf = model_frame(formula, data, contrasts)
         if isinstance(weights, str): weights = np.asarray(mf.data[weights], dtype=float)
         elif weights is not None:
@@ -100,7 +107,9 @@ class LinearMixedModel:
 def _check_finite(name, a):
     if not np.all(np.isfinite(a)): raise ValueError(f"{name} contains non-finite values (NaN or Inf)")
 
-def _setup(self, y, X, coefnames, specs, weights, reml, sigma, formula, yname):
+@patch
+def _setup(self:LinearMixedModel, y, X, coefnames, specs, weights, reml, sigma, formula, yname):
+    "Check the input, sort and amalgamate the terms, pivot X, fill A and allocate L"
     n = len(y)
     _check_finite("the response y", y); _check_finite("the fixed-effects model matrix X", X)
     if X.shape[0] != n: raise ValueError(f"X has {X.shape[0]} rows but y has {n}")
@@ -127,12 +136,21 @@ def _setup(self, y, X, coefnames, specs, weights, reml, sigma, formula, yname):
     self._w = np.ones(n) if weights is None else weights
     self.A, self.L = create_AL(self.reterms, self.Xy, self._w)
     self._optsum = None
-    self._theta0 = self.theta
-LinearMixedModel._setup = _setup
 
 # %% ../nbs/07_lmm.ipynb #9a628483
-def _theta(self): return np.concatenate([r.theta for r in self.reterms])
-def _set_theta(self, theta):
+@patch(as_prop=True)
+def theta(self:LinearMixedModel):
+    "θ: the free entries of every term's λ, term by term, each column-major down the lower triangle"
+    return np.concatenate([r.theta for r in self.reterms])
+LinearMixedModel.θ = LinearMixedModel.theta
+
+@patch(as_prop=True)
+def lowerbd(self:LinearMixedModel):
+    "Lower bounds of θ: 0 for diagonal entries of λ, −∞ below the diagonal"
+    return np.concatenate([r.lowerbd for r in self.reterms])
+
+@patch
+def set_theta(self:LinearMixedModel, theta):
     "Write θ into the terms' λs; returns self"
     theta = np.asarray(theta, dtype=float)
     if len(theta) != sum(r.ntheta for r in self.reterms):
@@ -141,19 +159,20 @@ def _set_theta(self, theta):
     for r in self.reterms:
         r.set_theta(theta[o:o + r.ntheta]); o += r.ntheta
     return self
-def _update_L(self):
+
+@patch
+def update_L(self:LinearMixedModel):
     "Recompute the blocked Cholesky factor L at the current θ; returns self"
     cholesky_blocked(copyscale(self.L, self.A, [r.lambda_ for r in self.reterms]), len(self.reterms) + 1)
     return self
-LinearMixedModel.theta = LinearMixedModel.θ = property(_theta)
-LinearMixedModel.set_theta, LinearMixedModel.update_L = _set_theta, _update_L
-LinearMixedModel.lowerbd = property(lambda self: np.concatenate([r.lowerbd for r in self.reterms]))
 
 # %% ../nbs/07_lmm.ipynb #f3dd7a03
-def _pwrss(self):
+@patch
+def pwrss(self:LinearMixedModel):
     "r²_θ: penalised weighted residual sum of squares, the square of L's last diagonal entry"
     return float(self.L[-1][-1, -1]) ** 2
-def _logdet(self):
+@patch
+def logdet(self:LinearMixedModel):
     "log|ΛᵀZᵀWZΛ + I| (+ log|R_X|² for REML) from the diagonal blocks of L"
     k = len(self.reterms)
     ld = sum(logdet_block(self.L[block(j, j)]) for j in range(k))
@@ -162,7 +181,9 @@ def _logdet(self):
         ld += 2.0 * float(np.log(np.diagonal(self.L[-1])[:p]).sum())
     return ld
 def _dof_residual_denom(self): return len(self.y) - (self.feterm.rank if self.reml else 0)
-def _objective(self):
+
+@patch
+def objective(self:LinearMixedModel):
     "−2 log-likelihood (ML) or the REML criterion at the current L"
     nu, r2 = _dof_residual_denom(self), self.pwrss()
     wterm = 0.0 if self.weights is None else float(np.log(self.weights).sum())
@@ -170,8 +191,7 @@ def _objective(self):
         return self.logdet() + nu * (1.0 + np.log(2.0 * np.pi * r2 / nu)) - wterm
     s = self.sigma_fixed
     return nu * (2.0 * np.log(s) + np.log(2.0 * np.pi)) + self.logdet() + r2 / s**2 - wterm
-LinearMixedModel.pwrss, LinearMixedModel.logdet, LinearMixedModel.objective = _pwrss, _logdet, _objective
-LinearMixedModel.deviance = _objective
+LinearMixedModel.deviance = LinearMixedModel.objective
 
 # %% ../nbs/07_lmm.ipynb #996e252f
 def dense_objective(Λ, X, Z, y, reml=False, weights=None, sigma=None):
@@ -198,19 +218,36 @@ def dense_parts(m:LinearMixedModel):
     return Λ, m.feterm.fullrankx, Z
 
 # %% ../nbs/07_lmm.ipynb #6ab71c64
-def _fixef(self):
+@patch(as_prop=True)
+def fixef(self:LinearMixedModel):
     "β̂ for the kept (full-rank) columns: solves R_Xᵀβ = r"
     p, Lx = self.feterm.rank, self.L[-1]
     return sla.solve_triangular(Lx[:p, :p], Lx[p, :p], lower=True, trans="T")
-def _coef(self):
+LinearMixedModel.beta = LinearMixedModel.β = LinearMixedModel.fixef
+
+@patch(as_prop=True)
+def coef(self:LinearMixedModel):
     "β̂ for every column of X, −0.0 for columns dropped as linearly dependent"
     out = np.full(self.feterm.X.shape[1], -0.0)
     out[self.feterm.piv[:self.feterm.rank]] = self.fixef
     return out
-def _varest(self):
+@patch
+def varest(self:LinearMixedModel):
     "σ̂² = r²_θ/ν, or the fixed σ²"
     return self.sigma_fixed**2 if self.sigma_fixed is not None else self.pwrss() / _dof_residual_denom(self)
-def _vcov(self):
+@patch
+def sdest(self:LinearMixedModel):
+    "σ̂, the residual standard deviation"
+    return float(np.sqrt(self.varest()))
+
+@patch(as_prop=True)
+def sigma(self:LinearMixedModel):
+    "σ̂ (or the fixed σ)"
+    return self.sdest()
+LinearMixedModel.σ = LinearMixedModel.sigma
+
+@patch
+def vcov(self:LinearMixedModel):
     "Covariance of β̂: σ̂² (R_X R_Xᵀ)⁻¹, un-pivoted, NaN for dropped columns"
     p, pf = self.feterm.rank, self.feterm.X.shape[1]
     Rinv = sla.solve_triangular(self.L[-1][:p, :p], np.eye(p), lower=True)
@@ -218,17 +255,22 @@ def _vcov(self):
     kept = self.feterm.piv[:p]
     V[np.ix_(kept, kept)] = self.varest() * (Rinv.T @ Rinv)
     return V
-LinearMixedModel.fixef = LinearMixedModel.beta = LinearMixedModel.β = property(_fixef)
-LinearMixedModel.coef = property(_coef)
-LinearMixedModel.varest, LinearMixedModel.vcov = _varest, _vcov
-LinearMixedModel.sdest = lambda self: float(np.sqrt(self.varest()))
-LinearMixedModel.sigma = LinearMixedModel.σ = property(lambda self: self.sdest())
-LinearMixedModel.X = property(lambda self: self.feterm.X)
-LinearMixedModel.coefnames = property(lambda self: list(self.feterm.coefnames))
-LinearMixedModel.fixefnames = property(lambda self: [self.feterm.coefnames[i] for i in self.feterm.piv[:self.feterm.rank]])
-LinearMixedModel.nobs = property(lambda self: len(self.y))
-LinearMixedModel.size = property(lambda self: (len(self.y), self.feterm.rank,
-                                               sum(r.nranef for r in self.reterms), len(self.reterms)))
+
+# %% ../nbs/07_lmm.ipynb #1d6ff40c
+@patch(as_prop=True)
+def X(self:LinearMixedModel): "The full fixed-effects model matrix"; return self.feterm.X
+@patch(as_prop=True)
+def coefnames(self:LinearMixedModel): "Names of X's columns"; return list(self.feterm.coefnames)
+@patch(as_prop=True)
+def fixefnames(self:LinearMixedModel):
+    "Names of the kept columns, in `fixef` order"
+    return [self.feterm.coefnames[i] for i in self.feterm.piv[:self.feterm.rank]]
+@patch(as_prop=True)
+def nobs(self:LinearMixedModel): "Number of observations"; return len(self.y)
+@patch(as_prop=True)
+def size(self:LinearMixedModel):
+    "(n, p, q, k): observations, rank of X, random effects, random-effects terms"
+    return (len(self.y), self.feterm.rank, sum(r.nranef for r in self.reterms), len(self.reterms))
 
 # %% ../nbs/07_lmm.ipynb #08df4812
 def _as_op(b):
@@ -267,21 +309,25 @@ def _ltsolve(m, R):
     return X
 
 # %% ../nbs/07_lmm.ipynb #166e1768
-def _u(self):
+@patch(as_prop=True)
+def u(self:LinearMixedModel):
     "Conditional modes on the spherical scale, one S × ℓ array per term"
     p, k, beta = self.feterm.rank, len(self.reterms), self.fixef
     R = [(self.L[block(k, j)][p] - self.L[block(k, j)][:p].T @ beta)[:, None] for j in range(k)]
     return [x[:, 0].reshape(r.nlevels, r.S).T for x, r in zip(_ltsolve(self, R), self.reterms)]
-def _ranef(self, uscale:bool=False):
+
+@patch
+def ranef(self:LinearMixedModel, uscale:bool=False):
     "Conditional modes of the random effects, one S × ℓ array per term (b = Λu; u if `uscale`)"
-    us = _u(self)
+    us = self.u
     return us if uscale else [r.lambda_ @ u for r, u in zip(self.reterms, us)]
-LinearMixedModel.u = property(_u)
-LinearMixedModel.ranef = _ranef
-LinearMixedModel.b = property(lambda self: self.ranef())
+
+@patch(as_prop=True)
+def b(self:LinearMixedModel): "Conditional modes b = Λu (as `ranef()`)"; return self.ranef()
 
 # %% ../nbs/07_lmm.ipynb #a460890d
-def _condvar(self, chunk:int=512):
+@patch
+def condvar(self:LinearMixedModel, chunk:int=512):
     "Conditional covariance blocks σ̂² λ M_r λᵀ of each term's random effects: one ℓ × S × S array per term"
     k, s2, out = len(self.reterms), self.varest(), []
     for j, r in enumerate(self.reterms):
@@ -297,19 +343,21 @@ def _condvar(self, chunk:int=512):
             M[l0:l1] = np.einsum("ira,irb->rab", Xb, Xb)
         out.append(s2 * (r.lambda_ @ M @ r.lambda_.T))
     return out
-LinearMixedModel.condvar = _condvar
 
 # %% ../nbs/07_lmm.ipynb #5054f25b
-def _fitted(self):
+@patch
+def fitted(self:LinearMixedModel):
     "Fitted values Xβ̂ + Zb"
     f = self.feterm.fullrankx @ self.fixef
     for r, b in zip(self.reterms, self.ranef()):
         f += np.einsum("ns,sn->n", r.z, b[:, r.refs])
     return f
-LinearMixedModel.fitted = _fitted
-LinearMixedModel.residuals = lambda self: self.y - self.fitted()
 
-def _leverage(self, chunk:int=2048):
+@patch
+def residuals(self:LinearMixedModel): "y − fitted"; return self.y - self.fitted()
+
+@patch
+def leverage(self:LinearMixedModel, chunk:int=2048):
     "Diagonal of the hat matrix: hᵢ = ‖L⁻¹√wᵢ[Λᵀzᵢ; xᵢ]‖²"
     n, p, k = len(self.y), self.feterm.rank, len(self.reterms)
     X, sw = self.feterm.fullrankx, np.sqrt(self._w)
@@ -325,18 +373,22 @@ def _leverage(self, chunk:int=2048):
         Rx = sla.solve_triangular(Lx, Rx, lower=True)
         h[i0:i1] = sum((x * x).sum(axis=0) for x in Xs) + (Rx * Rx).sum(axis=0)
     return h
-LinearMixedModel.leverage = _leverage
 
 # %% ../nbs/07_lmm.ipynb #13cb44ea
-LinearMixedModel.describe_blocks = lambda self: block_description(self.reterms, self.A, self.L)
-def _repr(self):
+@patch
+def describe_blocks(self:LinearMixedModel):
+    "The `BlockDescription` of the model's A and L"
+    return block_description(self.reterms, self.A, self.L)
+
+@patch
+def __repr__(self:LinearMixedModel):
     n, p, q, k = self.size
     crit = "REML" if self.reml else "ML"
     return f"LinearMixedModel({self.formula}; {crit}; n={n}, p={p}, q={q}, k={k}; θ={np.round(self.theta, 5).tolist()})"
-LinearMixedModel.__repr__ = _repr
 
 # %% ../nbs/07_lmm.ipynb #f467cb9b
-def _update_A(self, weights=_Unset, y=None):
+@patch
+def update_A(self:LinearMixedModel, weights=_Unset, y=None):
     "Refill A for new prior `weights` (None: unweighted) and/or a new response `y`; returns self"
     lastrow = weights is _Unset
     if y is not None:
@@ -352,4 +404,3 @@ def _update_A(self, weights=_Unset, y=None):
         self.weights, self._w = weights, (np.ones(len(self.y)) if weights is None else weights)
     fill_A(self.A, self.reterms, self.Xy, self._w, lastrow_only=lastrow)
     return self
-LinearMixedModel.update_A = _update_A

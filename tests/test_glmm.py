@@ -39,13 +39,15 @@ def test_gm1_deviance(gm1):
 
 
 def test_gm1_estimates(gm1):
-    "θ and SEs within 1e-4 of the spec; β within 1e-2 (the spec stops early on a flat ridge: see chapter 12)"
+    """θ and SEs within 1e-4 relative of the spec; β within 1% of a standard error.
+    The spec's optimiser stops ~1.2e-5 deviance units above the optimum on a flat ridge (intercept against
+    the uncentred `anger`), so its intercept is 1% (0.004 SE) away from the optimum: see chapter 12."""
     ref = _seed("gm1_verbagg")
-    np.testing.assert_allclose(gm1.stderror(), ref["stderror"], rtol=1e-4)
+    se = np.array(ref["stderror"])
+    np.testing.assert_allclose(gm1.stderror(), se, rtol=1e-4)
     np.testing.assert_allclose(gm1.theta, list(ref["sd"].values()), rtol=1e-4)
-    np.testing.assert_allclose(gm1.coef, ref["beta"], rtol=1e-2)
-    # along the ridge the Wald statistics agree closely
-    np.testing.assert_allclose(gm1.coef[1:], np.array(ref["beta"])[1:], rtol=1e-3)
+    assert np.max(np.abs(gm1.coef - ref["beta"]) / se) < 0.01
+    np.testing.assert_allclose(gm1.coef[2:], np.array(ref["beta"])[2:], rtol=1e-3)
 
 
 def test_gm1_fast(gm1):

@@ -103,7 +103,7 @@ def test_fm1_details():
     close(m.condvar()[0][:, 0, 0], f["condvar"], rtol=1e-6)
     close(m.leverage(), np.full(30, f["leverage_each"]), rtol=1e-6)
     close(m.beta, f["beta"], rtol=1e-12)
-    assert m.dof if hasattr(m, "dof") else True
+    assert list(m.size) == f["size"] and m.nobs == f["nobs"]
 
 
 def test_split_equals_zerocorr():
@@ -178,7 +178,7 @@ def _dense_pls(m):
     M = np.hstack([ZΛ, Xw]); M = M.T @ M; M[:q, :q] += np.eye(q)
     sol = np.linalg.solve(M, np.hstack([ZΛ, Xw]).T @ yw)
     H = np.hstack([ZΛ, Xw]) @ np.linalg.solve(M, np.hstack([ZΛ, Xw]).T)
-    return sol[q:], sol[:q], np.linalg.inv(M[:q, :q] + 0) if False else np.linalg.inv(ZΛ.T @ ZΛ + np.eye(q)), np.diag(H), Λ
+    return sol[q:], sol[:q], np.linalg.inv(ZΛ.T @ ZΛ + np.eye(q)), np.diag(H), Λ
 
 
 @pytest.mark.parametrize("name", ["penicillin", "sleepstudy", "vector_crossed", "nested3"])
@@ -214,7 +214,7 @@ def test_refit_new_response():
     m2 = fit("reaction ~ 1 + days + (1 + days|subj)", mixednb.dataset("sleepstudy").assign(reaction=y2))
     m.refit(y2)
     close(m.objective(), m2.objective(), rtol=1e-8)
-    assert len(m.optsum.fitlog) == m.optsum.feval + 2 or len(m.optsum.fitlog) >= m.optsum.feval + 1
+    assert m.optsum.feval > 0 and len(m.optsum.fitlog) >= m.optsum.feval + 1
 
 
 def test_fitlog_and_optsum():
