@@ -1,15 +1,24 @@
 """pytest runs every notebook in `nbs/` through nbdev's own runner, one test item per notebook.
 
+Each notebook runs in a fresh Python process, as `nbdev-test` runs them: a chapter that re-defines
+exported classes and `@patch`es (as every chapter does when its cells run) cannot leak into the next.
 A notebook passes when every cell runs; a failing cell fails the item with nbdev's traceback.
 Cells flagged with a directive named in `tst_flags` (`#| notest`, `#| slow`) are skipped,
 as `nbdev-test` skips them.
 """
-import io, os, contextlib
+import os, subprocess, sys
 from pathlib import Path
 
 import pytest
 
-os.environ.setdefault("MPLBACKEND", "Agg")
+_RUNNER = """
+import sys
+from nbdev.config import get_config
+from nbdev.test import test_nb
+cfg = get_config()
+ok, secs = test_nb(sys.argv[1], skip_flags=cfg.tst_flags.split(), basepath=cfg.config_path)
+sys.exit(0 if ok else 1)
+"""
 
 
 def pytest_collect_file(parent, file_path: Path):
@@ -24,14 +33,11 @@ class NotebookFile(pytest.File):
 
 class NotebookItem(pytest.Item):
     def runtest(self):
-        from nbdev.config import get_config
-        from nbdev.test import test_nb
-        cfg = get_config()
-        err = io.StringIO()
-        with contextlib.redirect_stderr(err):
-            ok, secs = test_nb(self.path, skip_flags=cfg.tst_flags.split(), basepath=cfg.config_path)
-        if not ok:
-            raise NotebookFailure(err.getvalue() or "a cell failed: nbdev's traceback is in the captured stderr below")
+        env = dict(os.environ, MPLBACKEND="Agg")
+        r = subprocess.run([sys.executable, "-c", _RUNNER, str(self.path)], cwd=self.path.parent,
+                           env=env, capture_output=True, text=True)
+        if r.returncode != 0:
+            raise NotebookFailure((r.stderr or "") + (r.stdout or ""))
 
     def repr_failure(self, excinfo):
         if isinstance(excinfo.value, NotebookFailure):

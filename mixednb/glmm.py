@@ -359,7 +359,7 @@ def _rectify(self):
     self.set_theta(self.LMM.theta)
 GeneralizedLinearMixedModel._rectify = _rectify
 
-def _objective_fn(self, fast, nagq):
+def _objective_fn(self, fast, nagq, verbose=False):
     "The function of the optimiser's x: θ (fast) or [β; θ] (default), running PIRLS first"
     p = len(self.beta)
     def f(x, grad=None):
@@ -372,6 +372,7 @@ def _objective_fn(self, fast, nagq):
             d = np.nan
         if not np.isfinite(d): d = self.optsum.finitial
         self.optsum.fitlog.append((np.array(x), d))
+        if verbose: print(f"{len(self.optsum.fitlog):5d}: {d:.10f}  {np.array2string(np.asarray(x), precision=6)}")
         return d
     return f
 
@@ -393,7 +394,10 @@ def _optimize(self, f, x0, step):
 # %% ../nbs/12_pirls.ipynb #b9145521
 _NLOPT_CODES = {1: "SUCCESS", 2: "STOPVAL_REACHED", 3: "FTOL_REACHED", 4: "XTOL_REACHED", 5: "MAXEVAL_REACHED", 6: "MAXTIME_REACHED"}
 
-def _fit(self, fast:bool=False, nagq:int=1, verbose:bool=False):
+def _fit(self, fast:bool=False,      # optimise θ only, β by PIRLS (lme4's nAGQ = 0)
+         nagq:int=1,            # quadrature points: 1 = Laplace, > 1 adaptive Gauss–Hermite (chapter 13)
+         verbose:bool=False,    # print every evaluation
+        ):
     "Fit by maximum likelihood: minimise the Laplace (nagq = 1) or AGQ deviance; returns self"
     nagq = int(nagq)
     if nagq < 1: raise ValueError(f"nagq must be a positive number of quadrature points, got {nagq}")
@@ -401,7 +405,7 @@ def _fit(self, fast:bool=False, nagq:int=1, verbose:bool=False):
     theta0 = self._theta0.copy()
     os = self.optsum = _optsum(theta0, self.LMM.lowerbd, nagq, fast)
     self.set_theta(theta0); self.u[:] = 0.0; self.beta = self.glm.beta.copy()
-    f = _objective_fn(self, True, nagq)
+    f = _objective_fn(self, True, nagq, verbose)
     try:
         self.pirls(vary_beta=True); os.finitial = self.deviance(nagq)
     except (np.linalg.LinAlgError, RuntimeError):
@@ -415,7 +419,7 @@ def _fit(self, fast:bool=False, nagq:int=1, verbose:bool=False):
         self._reweight(); se = _fast_stderror(self)
         x0 = np.r_[self.beta, self.theta]
         step = np.r_[np.maximum(se / 3, 1e-4), np.maximum(0.05 * np.abs(self.theta), 1e-3)]
-        xmin, fmin, code = _optimize(self, _objective_fn(self, False, nagq), x0, step)
+        xmin, fmin, code = _optimize(self, _objective_fn(self, False, nagq, verbose), x0, step)
         os.initial, os.initial_step = x0, step
         os.lowerbd = np.r_[np.full(len(self.beta), -np.inf), self.LMM.lowerbd]
     g = _objective_fn(self, fast, nagq)

@@ -190,3 +190,27 @@ def test_separation_warns():
                         "y": np.r_[np.zeros(30), np.ones(30)], "g": np.tile(list("abcdef"), 10)})
     with pytest.warns(UserWarning, match="separated"):
         fit("y ~ 1 + x + (1|g)", sep, family=Bernoulli(), fast=True)
+
+
+def test_fused_path_equals_working_lmm():
+    "The fused scalar-term kernels and the working LMM give the same PIRLS modes and Laplace deviance"
+    rng = np.random.default_rng(1)
+    ms = [GeneralizedLinearMixedModel(GM1, dataset("verbagg")) for _ in range(2)]
+    ms[1].fused = False
+    th, beta = np.array([1.2, 0.5]), ms[0].glm.beta * (1 + rng.normal(0, 0.05, 7))
+    for m in ms:
+        m.set_theta(th); m.beta = beta.copy(); m.pirls()
+    assert ms[0].deviance() == pytest.approx(ms[1].deviance(), rel=1e-12)
+    np.testing.assert_allclose(ms[0].u, ms[1].u, rtol=1e-8, atol=1e-10)
+    for m in ms: m.pirls(vary_beta=True)
+    np.testing.assert_allclose(ms[0].beta, ms[1].beta, rtol=1e-8)
+
+
+def test_vector_term_fit():
+    "A GLMM with a vector-valued term goes through the working LMM; Laplace needs no fused path"
+    m = fit("r2 ~ 1 + btype + mode + (1 + mode|item) + (1|subj)", dataset("verbagg"), family=Bernoulli(), fast=True)
+    assert not m.fused and len(m.theta) == 4
+    vc = m.varcorr()
+    assert [g.name for g in vc.groups] == ["subj", "item"] and vc.groups[1].rho.shape == (2, 2)
+    with pytest.raises(ValueError, match="single scalar"):
+        m.fit(nagq=5)
