@@ -304,3 +304,24 @@ def test_insteval_blocks():
     m = seed_model("fm5_insteval")
     assert [blocktype(b) for b in m.L[:3]] == ["Diagonal", "Sparse", "Dense"]
     assert m.L[2].shape == (1128, 1128)       # the only dense random-effects block
+
+
+@pytest.mark.parametrize("reml", [False, True])
+def test_dyestuff_closed_form(reml):
+    """Balanced one-way layout: the ML and REML estimates have closed forms (ANOVA).
+
+    The spec prints the batch variance as 1388.3334 (ML) and 1764.0517 (REML); the exact optima are
+    1388.3333… and 1764.0500…: the last printed digits carry the optimiser's stopping error, at the
+    level where the objective is flat to rounding. The fit must land on the exact optimum to 1e-6.
+    """
+    d = mixednb.dataset("dyestuff")
+    y, g = d["yield"].to_numpy(float), d["batch"].cat.codes.to_numpy()
+    a, n = 6, 5
+    means = np.array([y[g == i].mean() for i in range(a)])
+    ssw = sum(((y[g == i] - means[i]) ** 2).sum() for i in range(a))
+    ssb = n * ((means - y.mean()) ** 2).sum()
+    msw = ssw / (a * (n - 1))
+    vb = ((ssb / (a - 1) if reml else ssb / a) - msw) / n
+    m = fit("yield ~ 1 + (1|batch)", d, reml=reml)
+    close(m.sigma ** 2, msw, rtol=1e-6)
+    close((m.theta[0] * m.sigma) ** 2, vb, rtol=1e-6)
