@@ -7,7 +7,7 @@ Docs: https://mixednb.github.io/mixednb/families.html.md"""
 # %% auto #0
 __all__ = ['Gaussian', 'Link', 'LogitLink', 'ProbitLink', 'CloglogLink', 'LogLink', 'IdentityLink', 'SqrtLink', 'InverseLink',
            'Distribution', 'Bernoulli', 'Binomial', 'Poisson', 'Gamma', 'InverseGaussian', 'Normal', 'glm_update_ref',
-           'glm_update', 'check_response', 'GLMFit', 'glm_fit']
+           'glm_update_obs', 'logit_update', 'glm_update', 'check_response', 'GLMFit', 'glm_fit']
 
 # %% ../nbs/11_families.ipynb #2702d7ea
 import math
@@ -228,24 +228,11 @@ def _xlogy1(x, y):
 
 # %% ../nbs/11_families.ipynb #c5dcfc65
 @njit(cache=True)
-def glm_update(mu, me, wrkwt, wrkres, devres, y, wt, eta, dist, link):
-    "Overwrite μ, dμ/dη, working weights, working residuals, deviance residuals at η; return Σ devres"
+def glm_update_obs(mu, me, wrkwt, wrkres, devres, y, wt, eta, dist, link):
+    "Overwrite μ, dμ/dη, working weights, working residuals, deviance residuals at η, any family and link; return Σ devres"
     tot = 0.0
-    eps = 2.220446049250313e-16
     for i in range(eta.shape[0]):
         yi, wi, ei = y[i], wt[i], eta[i]
-        if link == 0 and dist < 2 and abs(ei) < 36.0:  # logit, unclamped: one exp and one log1p
-            e = math.exp(-abs(ei)); l1 = math.log1p(e)
-            m = 1.0 / (1.0 + e) if ei >= 0 else e / (1.0 + e)
-            d = e / ((1.0 + e) * (1.0 + e))
-            lmu, l1mu = -(l1 + max(-ei, 0.0)), -(l1 + max(ei, 0.0))    # log μ, log(1 − μ)
-            dr = -2.0 * wi * ((yi * lmu if yi != 0.0 else 0.0) + ((1.0 - yi) * l1mu if yi != 1.0 else 0.0))
-            if yi != 0.0 and yi != 1.0:
-                dr += 2.0 * wi * (yi * math.log(yi) + (1.0 - yi) * math.log(1.0 - yi))
-            mu[i] = m; me[i] = d; wrkwt[i] = wi * d
-            wrkres[i] = (yi - m) / d
-            devres[i] = dr; tot += dr
-            continue
         m = _linkinv(ei, link); d = _mu_eta(ei, link)
         if dist == 2:                                  # Poisson
             v = m
@@ -258,6 +245,38 @@ def glm_update(mu, me, wrkwt, wrkres, devres, y, wt, eta, dist, link):
         wrkres[i] = (yi - m) / d
         devres[i] = dr; tot += dr
     return tot
+
+# %% ../nbs/11_families.ipynb #a19a5838
+@njit(cache=True, error_model="numpy")
+def logit_update(mu, me, wrkwt, wrkres, devres, y, wt, eta, e, l1):
+    "As `glm_update_obs` for the logit link of a Bernoulli/Binomial response, given e = exp(−|η|) and l1 = log(1 + e)"
+    n = eta.shape[0]
+    for i in range(n):                               # branch-free, so the compiler vectorises it
+        ei, ee, yi, wi = eta[i], e[i], y[i], wt[i]
+        s = 1.0 / (1.0 + ee)
+        m = s if ei >= 0 else ee * s
+        d = ee * s * s
+        lmu, l1mu = -(l1[i] + max(-ei, 0.0)), -(l1[i] + max(ei, 0.0))    # log μ, log(1 − μ)
+        devres[i] = -2.0 * wi * (yi * lmu + (1.0 - yi) * l1mu)
+        mu[i] = m; me[i] = d; wrkwt[i] = wi * d; wrkres[i] = (yi - m) / d
+    tot = 0.0
+    for i in range(n):                               # the rare cases, and the sum
+        yi, wi, ei = y[i], wt[i], eta[i]
+        if abs(ei) >= 36.0:                          # the clamped general formulas
+            m = _linkinv(ei, 0); d = _mu_eta(ei, 0)
+            devres[i] = 2.0 * wi * (_xlogy1(yi, yi / m) + _xlogy1(1.0 - yi, (1.0 - yi) / (1.0 - m)))
+            mu[i] = m; me[i] = d; wrkwt[i] = wi * d * d / (m * (1.0 - m)); wrkres[i] = (yi - m) / d
+        elif yi != 0.0 and yi != 1.0:                # a binomial proportion: the saturated model's term
+            devres[i] += 2.0 * wi * (yi * math.log(yi) + (1.0 - yi) * math.log(1.0 - yi))
+        tot += devres[i]
+    return tot
+
+def glm_update(mu, me, wrkwt, wrkres, devres, y, wt, eta, dist:int, link:int)->float:
+    "Overwrite μ, dμ/dη, working weights, working residuals, deviance residuals at η; return Σ devres"
+    if link == 0 and dist < 2:
+        e = np.exp(-np.abs(eta)); l1 = np.log1p(e)                      # SIMD in NumPy
+        return logit_update(mu, me, wrkwt, wrkres, devres, y, wt, eta, e, l1)
+    return glm_update_obs(mu, me, wrkwt, wrkres, devres, y, wt, eta, dist, link)
 
 # %% ../nbs/11_families.ipynb #f10520e0
 def check_response(dist:Distribution, y, wt=None):

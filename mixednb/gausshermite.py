@@ -46,16 +46,17 @@ def agq_deviance(self:GeneralizedLinearMixedModel, nagq:int):
     self._check_agq()
     r = self.LMM.reterms[0]
     z, w = ghnorm(nagq)
-    sd = self._sd1                                  # 1/L₁₁ from the last PIRLS factor
+    sd = 1.0 / self.LMM.L[0].data[:, 0, 0]         # 1/L₁₁: the working LMM's diagonal block at the modes
     u0, l = self.u, r.nlevels
     devc0 = u0**2 + np.bincount(r.refs, self.devres, l)
     mult = np.zeros(l)
     n = len(self.y)
     eta, mu, me, ww, wr, dr = (np.empty(n) for _ in range(6))
+    base = self._base(self.beta)
     for zk, wk in zip(z, w):
         if zk == 0: mult += wk; continue
         uk = u0 + zk * sd
-        linpred(eta, self.offset, self.X, self.beta, self.cols, self.zl, uk)
+        linpred(eta, base, self.cols, self.zl, uk)
         glm_update(mu, me, ww, wr, dr, self.y, self.wt, eta, self.family.code, self.family.link.code)
         mult += wk * np.exp((zk * zk + devc0 - uk**2 - np.bincount(r.refs, dr, l)) / 2)
     return float(devc0.sum() - 2 * (np.log(mult).sum() + np.log(sd).sum()))

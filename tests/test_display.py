@@ -12,9 +12,8 @@ import pytest
 from mixednb.display import (compact, fmt_z, fmt_pvalue, format_table, coeftable_lines, varcorr_lines,
                              vc_digits, fitstats_lines, reml_line)
 
-SPEC = Path(__file__).resolve().parents[2] / "shared" / "seed" / "000_fb7184924fb54e0d.txt"
-if not SPEC.exists(): SPEC = Path("/work/shared/seed/000_fb7184924fb54e0d.txt")
-pytestmark = pytest.mark.skipif(not SPEC.exists(), reason="spec text not available")
+from refs import SPEC, require
+require(SPEC)
 RULE = re.compile(r"^─+$")
 
 

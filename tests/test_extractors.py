@@ -12,8 +12,8 @@ import pytest
 import mixednb
 from mixednb import fit, DummyCoding
 
-REF = Path("/work/shared/reference/seed_expectations.json")
-EXP = {f["id"]: f for f in json.loads(REF.read_text())["fits"]} if REF.exists() else {}
+from refs import SEED_EXPECTATIONS, load_json
+EXP = {f["id"]: f for f in load_json(SEED_EXPECTATIONS)["fits"]}
 needs_ref = pytest.mark.skipif(not EXP, reason="seed_expectations.json not available")
 
 

@@ -16,11 +16,11 @@ from mixednb.remat import zmatrix
 
 GM1 = "r2 ~ 1 + anger + gender + btype + situ + mode + (1|subj) + (1|item)"
 CONTRA = "use ~ 1 + age + abs2(age) + livch + urban + (1|dist)"
-REF = Path(__file__).resolve().parents[2] / "shared" / "reference"
+from refs import SEED_EXPECTATIONS, LME4_FITS, load_json
 
 
 def _seed(id_):
-    return next(f for f in json.load(open(REF / "seed_expectations.json"))["fits"] if f["id"] == id_)
+    return next(f for f in load_json(SEED_EXPECTATIONS)["fits"] if f["id"] == id_)
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +65,7 @@ def test_contra(id_, kw):
 
 @pytest.mark.parametrize("id_", ["verbagg_laplace", "contra_laplace", "contra_agq9"])
 def test_lme4_glmms(id_):
-    ref = next(f for f in json.load(open(REF / "lme4_fits.json"))["models"] if f["id"] == id_)
+    ref = next(f for f in load_json(LME4_FITS)["models"] if f["id"] == id_)
     m = fit(ref["mm_formula"], dataset(ref["dataset"]), family=Bernoulli(), nagq=ref["nAGQ"])
     assert m.deviance() <= ref["deviance"] * (1 + 1e-4)
     assert m.objective() == pytest.approx(ref["deviance"], rel=1e-4)
@@ -192,24 +192,52 @@ def test_separation_warns():
         fit("y ~ 1 + x + (1|g)", sep, family=Bernoulli(), fast=True)
 
 
-def test_fused_path_equals_working_lmm():
-    "The fused scalar-term kernels and the working LMM give the same PIRLS modes and Laplace deviance"
+def test_engine_pirls_equals_dense_newton():
+    "PIRLS through the working LMM's factor gives dense Newton's modes and Laplace deviance (β fixed and β free)"
     rng = np.random.default_rng(1)
-    ms = [GeneralizedLinearMixedModel(GM1, dataset("verbagg")) for _ in range(2)]
-    ms[1].fused = False
-    th, beta = np.array([1.2, 0.5]), ms[0].glm.beta * (1 + rng.normal(0, 0.05, 7))
-    for m in ms:
-        m.set_theta(th); m.beta = beta.copy(); m.pirls()
-    assert ms[0].deviance() == pytest.approx(ms[1].deviance(), rel=1e-12)
-    np.testing.assert_allclose(ms[0].u, ms[1].u, rtol=1e-8, atol=1e-10)
-    for m in ms: m.pirls(vary_beta=True)
-    np.testing.assert_allclose(ms[0].beta, ms[1].beta, rtol=1e-8)
+    m = GeneralizedLinearMixedModel(GM1, dataset("verbagg"))
+    th, beta = np.array([1.2, 0.5]), m.glm.beta * (1 + rng.normal(0, 0.05, 7))
+    m.set_theta(th); m.beta = beta.copy(); m.pirls()
+    Z, Λ = _dense_Z(m)
+    assert m.deviance() == pytest.approx(dense_laplace(m.family, m.y, m.X, Z, Λ, beta), rel=1e-12)
+    ZΛ, u = Z @ Λ, np.zeros(Z.shape[1])
+    for _ in range(30):                                       # dense Newton on u at fixed β
+        eta = m.X @ beta + ZΛ @ u
+        mu = 1 / (1 + np.exp(-eta)); W = mu * (1 - mu)
+        u = u + np.linalg.solve(ZΛ.T @ (W[:, None] * ZΛ) + np.eye(len(u)), ZΛ.T @ (m.y - mu) - u)
+    np.testing.assert_allclose(m.u, u, rtol=1e-8, atol=1e-10)
+    m.pirls(vary_beta=True)                                   # β free: the gradient in (β, u) vanishes at (β, u)
+    ZX = np.hstack([ZΛ, m.X])
+    g = ZX.T @ (m.y - m.mu) - np.r_[m.u, np.zeros(7)]
+    H = ZX.T @ (m.mu_eta[:, None] * ZX) + np.diag(np.r_[np.ones(len(u)), np.zeros(7)])
+    step = np.linalg.solve(H, g)
+    np.testing.assert_allclose(m.beta, m.beta + step[len(u):], rtol=1e-8)
+    np.testing.assert_allclose(m.u, m.u + step[:len(u)], rtol=1e-8, atol=1e-10)
+
+
+def test_warm_start_prediction():
+    "The predicted modes at new parameters (from the old factor) are closer than the old modes, for both fits"
+    m = GeneralizedLinearMixedModel(GM1, dataset("verbagg"))
+    m.set_theta([1.2, 0.5]); m.pirls(vary_beta=True)
+    th1 = np.array([1.25, 0.47])
+    b_p, u_p = m._predict(th1)
+    u_old = m.u.copy(); b_old = m.beta.copy()
+    m.set_theta(th1); m.pirls(vary_beta=True)
+    assert np.max(np.abs(u_p - m.u)) < 0.05 * np.max(np.abs(u_old - m.u))
+    assert np.max(np.abs(b_p - m.beta)) < 0.1 * np.max(np.abs(b_old - m.beta))
+    assert m._predict(th1, m.beta) is None                    # the factor is a β-free one: no β-fixed prediction
+    m.pirls()
+    b1 = m.beta + 0.01; th2 = np.array([1.22, 0.5])
+    _, u_p = m._predict(th2, b1)
+    u_old = m.u.copy()
+    m.set_theta(th2); m.beta = b1.copy(); m.pirls()
+    assert np.max(np.abs(u_p - m.u)) < 0.05 * np.max(np.abs(u_old - m.u))
 
 
 def test_vector_term_fit():
-    "A GLMM with a vector-valued term goes through the working LMM; Laplace needs no fused path"
+    "A GLMM with a vector-valued term: block-diagonal blocks in the working LMM, the same PIRLS"
     m = fit("r2 ~ 1 + btype + mode + (1 + mode|item) + (1|subj)", dataset("verbagg"), family=Bernoulli(), fast=True)
-    assert not m.fused and len(m.theta) == 4
+    assert len(m.theta) == 4
     vc = m.varcorr()
     assert [g.name for g in vc.groups] == ["subj", "item"] and vc.groups[1].rho.shape == (2, 2)
     with pytest.raises(ValueError, match="single scalar"):

@@ -10,8 +10,8 @@ import pytest
 import mixednb
 from mixednb import fit
 
-_REF = Path("/work/shared/reference/lme4_fits.json")
-REF = json.loads(_REF.read_text())
+from refs import LME4_FITS, load_json
+REF = load_json(LME4_FITS)
 LMMS = [r for r in REF["models"] if r["family"] == "gaussian"]
 
 

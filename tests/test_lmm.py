@@ -21,9 +21,8 @@ from mixednb.blocks import fill_A, blocktype
 from mixednb.remat import zmatrix
 from mixednb.schema import DummyCoding
 
-SEED = json.loads((Path(__file__).resolve().parents[2] / "shared/reference/seed_expectations.json").read_text()) \
-    if (Path(__file__).resolve().parents[2] / "shared/reference/seed_expectations.json").exists() \
-    else json.loads(Path("/work/shared/reference/seed_expectations.json").read_text())
+from refs import SEED_EXPECTATIONS, load_json
+SEED = load_json(SEED_EXPECTATIONS)
 LMMS = [f for f in SEED["fits"] if f.get("reml") is not None]
 
 

@@ -11,7 +11,7 @@ from mixednb.formula import FormulaError, parse_formula
 from mixednb.modelframe import model_frame, ModelFrame, ReTermSpec
 from mixednb.schema import DummyCoding, EffectsCoding, HelmertCoding, Grouping
 
-REF = Path("/work/shared/reference/seed_expectations.json")
+from refs import SEED_EXPECTATIONS as REF, LME4_FITS
 
 
 @pytest.fixture(scope="module")
@@ -209,7 +209,7 @@ def test_million_level_grouping_factor():
 
 def test_lme4_reference_formulas():
     "lme4's own spellings (I(age^2), (0 + days|subj)) and MixedModels.jl's give the same frames as lme4's fits"
-    ref = Path("/work/shared/reference/lme4_fits.json")
+    ref = LME4_FITS
     if not ref.exists(): pytest.skip("no shared reference")
     for m in json.loads(ref.read_text())["models"]:
         if m["dataset"] == "sim_crossed_200k": continue
