@@ -139,7 +139,7 @@ def fill_A(A:list, rts:list, Xy:np.ndarray, w:np.ndarray, lastrow_only:bool=Fals
             for i in range(j + 1, k):
                 b = A[block(i, j)]; b.data[:] = 0; sparse_crossprod(b.data, b.obs, rts[i].z, rts[j].z, w)
         b = A[block(k, j)]; b[:] = 0; xy_z_crossprod(b, Xy, rts[j].refs, rts[j].z, w)
-    A[block(k, k)][:] = (Xy * w[:, None]).T @ Xy
+    A[block(k, k)][:] = Xy.T @ (Xy if np.all(w == 1.0) else Xy * w[:, None])
     return A
 
 # %% ../nbs/05_blocks.ipynb #a4b35c52
@@ -158,9 +158,10 @@ def create_AL(rts:list,            # ReMats, largest first
             L[block(i, j)] = A[block(i, j)].copy() if j == 0 else np.zeros((rts[i].nranef, rts[j].nranef))
         A[block(i, i)] = UniformBlockDiagonal(np.zeros((rts[i].nlevels, rts[i].S, rts[i].S)))
         L[block(i, i)] = (np.zeros((rts[i].nranef, rts[i].nranef)) if fill[i] else A[block(i, i)].copy())
-    for j in range(k + 1):
-        A[block(k, j)] = np.zeros((m, rts[j].nranef if j < k else m))
-        L[block(k, j)] = A[block(k, j)].copy()
+    for j in range(k):                 # the [X y] row: column-major, see below
+        A[block(k, j)] = np.zeros((rts[j].nranef, m)).T
+        L[block(k, j)] = np.zeros((rts[j].nranef, m)).T
+    A[block(k, k)], L[block(k, k)] = np.zeros((m, m)), np.zeros((m, m))
     fill_A(A, rts, Xy, w)
     return A, L
 

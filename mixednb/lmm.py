@@ -9,7 +9,7 @@ __all__ = ['statsrank', 'FeTerm', 'LinearMixedModel', 'dense_objective', 'dense_
 
 # %% ../nbs/07_lmm.ipynb #4df97200
 from dataclasses import dataclass, field
-import warnings
+import math, warnings
 
 import numpy as np
 import scipy.linalg as sla
@@ -17,7 +17,7 @@ import scipy.sparse as sp
 
 from .remat import ReMat, reterms as _sort_reterms, zmatrix
 from .blocks import (UniformBlockDiagonal, BlockedSparse, block, create_AL, fill_A, block_description)
-from .linalg import copyscale, cholesky_blocked, logdet_block
+from .linalg import copyscale, cholesky_blocked, logdet_block, FactorPlan
 from fastcore.basics import patch
 
 # %% ../nbs/07_lmm.ipynb #c158ef91
@@ -25,6 +25,8 @@ def statsrank(X:np.ndarray, ranktol:float=1e-8):
     "Pivot (kept columns first, in original order) and computational rank of X by pivoted QR"
     n, p = X.shape
     if p == 0: return np.arange(0), 0
+    ev = np.linalg.eigvalsh(X.T @ X)
+    if ev[0] > 1e-10 * ev[-1]: return np.arange(p), p   # κ(X) < 10⁵: full rank without a QR
     intercept = bool(np.all(X[:, 0] == 1))
     if n > 2 * p: X = sla.qr(X, mode="r")[0][:p]   # same pivots from the small R: QR keeps column norms
     R, piv = sla.qr(X, mode="r", pivoting=True)
@@ -163,7 +165,10 @@ def set_theta(self:LinearMixedModel, theta):
 @patch
 def update_L(self:LinearMixedModel):
     "Recompute the blocked Cholesky factor L at the current θ; returns self"
-    cholesky_blocked(copyscale(self.L, self.A, [r.lambda_ for r in self.reterms]), len(self.reterms) + 1)
+    lams = [r.lambda_ for r in self.reterms]
+    plan = getattr(self, "_plan", None)          # the kernel calls of copyscale + cholesky_blocked, chosen once
+    if plan is None or not plan.fits(self.L, self.A, lams): plan = self._plan = FactorPlan(self.L, self.A, lams)
+    plan.run()
     return self
 
 # %% ../nbs/07_lmm.ipynb #f3dd7a03
@@ -187,8 +192,9 @@ def objective(self:LinearMixedModel):
     "−2 log-likelihood (ML) or the REML criterion at the current L"
     nu, r2 = _dof_residual_denom(self), self.pwrss()
     wterm = 0.0 if self.weights is None else float(np.log(self.weights).sum())
-    if self.sigma_fixed is None:
-        return self.logdet() + nu * (1.0 + np.log(2.0 * np.pi * r2 / nu)) - wterm
+    if self.sigma_fixed is None:   # math.log: a fit calls this at every evaluation, and np.log on a float is slow
+        lr = math.log(2.0 * math.pi * r2 / nu) if r2 > 0 else float(np.log(r2))
+        return self.logdet() + nu * (1.0 + lr) - wterm
     s = self.sigma_fixed
     return nu * (2.0 * np.log(s) + np.log(2.0 * np.pi)) + self.logdet() + r2 / s**2 - wterm
 LinearMixedModel.deviance = LinearMixedModel.objective

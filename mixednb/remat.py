@@ -86,7 +86,7 @@ def zmatrix(rm:ReMat):
 # %% ../nbs/04_remat.ipynb #cd77baf1
 def _free_inds(S, zerocorr):
     "Flat positions in an S×S λ of the free entries, column-major lower triangle (diagonal only if zerocorr)"
-    if zerocorr: return np.arange(S) * (S + 1)
+    if zerocorr or S == 1: return np.arange(S) * (S + 1)
     c, r = np.triu_indices(S)
     return r * S + c
 

@@ -63,8 +63,8 @@ def test_scale_inflate(d):
     ref = UniformBlockDiagonal(lam.T @ Ad @ lam).todense() + np.eye(l * S)
     Ld = np.empty_like(Ad); scale_inflate_ubd(Ld, Ad, lam)
     np.testing.assert_allclose(UniformBlockDiagonal(Ld).todense(), ref, rtol=1e-12, atol=1e-12)
-    L = np.full((l * S, l * S), np.nan); scale_inflate_ubd_dense(L, Ad, lam)
-    np.testing.assert_allclose(L, ref, rtol=1e-12, atol=1e-12)
+    L = np.full((l * S, l * S), np.nan); scale_inflate_ubd_dense(L, Ad, lam)   # writes the lower triangle only
+    np.testing.assert_allclose(np.tril(L), np.tril(ref), rtol=1e-12, atol=1e-12)
 
 
 @SET
@@ -143,3 +143,35 @@ def test_syrk_ubd(d, Sj):
     np.testing.assert_allclose(UniformBlockDiagonal(C1).todense(), ref, rtol=1e-10, atol=1e-10)
     C2 = Cd.copy(); syrk_dense_ubd(C2, np.ascontiguousarray(Pd))
     np.testing.assert_allclose(UniformBlockDiagonal(C2).todense(), ref, rtol=1e-10, atol=1e-10)
+
+
+def colmajor(a):
+    "The same matrix stored column-major, as the [X y] row of L is"
+    return np.asfortranarray(a)
+
+
+@SET
+@given(dims, st.integers(1, 3), st.integers(1, 6))
+def test_column_major_row_kernels(d, Sj, ncol):
+    "The kernels that update the [X y] row give the same result on column-major storage"
+    l, S, seed = d
+    rng = np.random.default_rng(seed)
+    lam, m = lower(rng, S), 3
+    A = colmajor(rng.standard_normal((m, l * S))); L = colmajor(np.empty((m, l * S))); rmul_lambda(L, A, lam)
+    np.testing.assert_allclose(L, A @ kron_blocks(l, lam), rtol=1e-12, atol=1e-12)
+    P = spd(rng, l, S); Lc = P.copy(); chol_ubd(Lc)
+    Linv = np.linalg.inv(UniformBlockDiagonal(np.tril(Lc)).todense())
+    B = colmajor(rng.standard_normal((m, l * S))); ref = B @ Linv.T; rdiv_ubd_dense(B, Lc)
+    np.testing.assert_allclose(B, ref, rtol=1e-9, atol=1e-10)
+    M = spd(rng, 1, l * S)[0]; Mc = M.copy(); chol_dense(Mc)
+    B = colmajor(rng.standard_normal((m, l * S))); ref = B @ np.linalg.inv(np.tril(Mc)).T; rdiv_dense(B, Mc)
+    assert B.flags.f_contiguous
+    np.testing.assert_allclose(B, ref, rtol=1e-9, atol=1e-10)
+    Q = blocked(rng, l, ncol, S, Sj)
+    D, C0 = colmajor(rng.standard_normal((m, ncol * Sj))), colmajor(rng.standard_normal((m, l * S)))
+    C = C0.copy(order="F"); dense_sparse_t(C, D, Q.colptr, Q.rowidx, Q.data)
+    np.testing.assert_allclose(C, C0 - D @ Q.todense().T, rtol=1e-10, atol=1e-10)
+    E, C0 = colmajor(rng.standard_normal((m, l * S))), rng.standard_normal((m, m))
+    C = C0.copy(); syrk_dense(C, E)
+    np.testing.assert_allclose(np.tril(C), np.tril(C0 - E @ E.T), rtol=1e-10, atol=1e-10)
+
