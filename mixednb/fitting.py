@@ -47,6 +47,7 @@ class OptSummary:
     reml: bool = False
     sigma: float = None
     start: str = "moments"                 # "moments", "identity" or "given" (`initial` set by the caller)
+    restart: bool = True                   # run the optimiser once more from θ̂ when a term is vector-valued
     fitlog: list = field(default_factory=list, repr=False)   # (θ, objective) of every evaluation
     def __post_init__(self):
         if self.optimizer is None: self.optimizer = "LN_BOBYQA" if len(self.initial) == 1 else "LN_NEWUOA"
@@ -54,7 +55,7 @@ class OptSummary:
         f = lambda v: np.array2string(np.asarray(v), precision=6, max_line_width=10**6) if v is not None else "-"
         rows = [("Initial parameter vector", f(self.initial)), ("Start", self.start),
                 ("Initial objective value", f"{self.finitial:.10g}"),
-                ("Backend", self.backend), ("Optimizer", self.optimizer), ("Lower bounds", f(self.lowerbd)),
+                ("Backend", self.backend), ("Optimizer", self.optimizer), ("Restart", self.restart), ("Lower bounds", f(self.lowerbd)),
                 ("ftol_rel", self.ftol_rel), ("ftol_abs", self.ftol_abs), ("xtol_rel", self.xtol_rel),
                 ("xtol_abs", self.xtol_abs), ("initial_step", f(self.initial_step)), ("maxfeval", self.maxfeval),
                 ("maxtime", self.maxtime), ("xtol_zero_abs", self.xtol_zero_abs), ("ftol_zero_abs", self.ftol_zero_abs),
@@ -194,16 +195,21 @@ def fit(self:LinearMixedModel,
         except np.linalg.LinAlgError: val, at["L"] = os_.finitial, None
         if val < best[0]: best[0], best[1] = val, x.copy()
         return val
-    opt = nlopt.opt(getattr(nlopt, os_.optimizer), len(x0))
-    opt.set_min_objective(f)
-    opt.set_ftol_rel(os_.ftol_rel); opt.set_ftol_abs(os_.ftol_abs); opt.set_xtol_rel(os_.xtol_rel)
-    opt.set_xtol_abs(np.full(len(x0), os_.xtol_abs))
-    if len(os_.initial_step): opt.set_initial_step(np.asarray(os_.initial_step, dtype=float))
-    if os_.maxfeval > 0: opt.set_maxeval(int(os_.maxfeval))
-    if os_.maxtime > 0: opt.set_maxtime(float(os_.maxtime))
-    try:
-        opt.optimize(x0); os_.returnvalue = _RETURN.get(opt.last_optimize_result(), str(opt.last_optimize_result()))
-    except nlopt.RoundoffLimited: os_.returnvalue = "ROUNDOFF_LIMITED"
+    def run(xs, step):
+        "One NLopt run from xs (initial step `step`, or NLopt's default if empty): its return code"
+        opt = nlopt.opt(getattr(nlopt, os_.optimizer), len(xs))
+        opt.set_min_objective(f)
+        opt.set_ftol_rel(os_.ftol_rel); opt.set_ftol_abs(os_.ftol_abs); opt.set_xtol_rel(os_.xtol_rel)
+        opt.set_xtol_abs(np.full(len(xs), os_.xtol_abs))
+        if len(step): opt.set_initial_step(np.asarray(step, dtype=float))
+        if os_.maxfeval > 0: opt.set_maxeval(max(int(os_.maxfeval) - len(os_.fitlog), 1))
+        if os_.maxtime > 0: opt.set_maxtime(float(os_.maxtime))
+        try:
+            opt.optimize(xs); return _RETURN.get(opt.last_optimize_result(), str(opt.last_optimize_result()))
+        except nlopt.RoundoffLimited: return "ROUNDOFF_LIMITED"
+    os_.returnvalue = run(x0, os_.initial_step)
+    if os_.restart and any(r.S > 1 for r in self.reterms) and os_.returnvalue in ("FTOL_REACHED", "XTOL_REACHED", "SUCCESS"):
+        os_.returnvalue = run(best[1].copy(), [])       # once more from θ̂, with a fresh trust region
     os_.feval = len(os_.fitlog) - 1
     self.set_theta(best[1]); rectify(self)
     if at["L"] is not None and np.array_equal(at["L"], self.theta): os_.fmin = best[0]   # L is at θ̂ already
