@@ -324,3 +324,17 @@ def test_dyestuff_closed_form(reml):
     m = fit("yield ~ 1 + (1|batch)", d, reml=reml)
     close(m.sigma ** 2, msw, rtol=1e-6)
     close((m.theta[0] * m.sigma) ** 2, vb, rtol=1e-6)
+
+
+def test_nonpositive_definite_start_recovers():
+    "A slope constant within levels and of size 1e9: L fails at θ = I; the start is shrunk once, with a warning"
+    rng = np.random.default_rng(1)
+    g = np.repeat(np.arange(20), 10)
+    x = np.repeat(rng.normal(size=20), 10) * 1e9
+    y = rng.normal(size=200) + np.repeat(rng.normal(size=20), 10)
+    import pandas as pd
+    d = pd.DataFrame({"y": y, "x": x, "g": pd.Categorical([f"G{i:02d}" for i in g])})
+    with pytest.warns(UserWarning, match="not positive definite at the initial"):
+        m = fit("y ~ 1 + (1 + x | g)", d)
+    assert m.optsum.initial[0] < 1 and np.isfinite(m.objective())
+    assert m.objective() <= m.optsum.finitial
