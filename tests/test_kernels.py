@@ -2,7 +2,7 @@
 import numpy as np
 from hypothesis import given, settings, strategies as st
 
-from mixednb.blocks import (UniformBlockDiagonal, BlockedSparse, ubd_crossprod, sparse_crossprod, xy_z_crossprod)
+from mixednb.blocks import (UniformBlockDiagonal, BlockedSparse, sparse_crossprod, xy_z_crossprod)
 from mixednb.linalg import (scale_inflate_ubd, scale_inflate_ubd_dense, scale_sparse, scale_sparse_dense, rmul_lambda,
                             chol_ubd, chol_dense, rdiv_ubd_dense, rdiv_ubd_sparse, rdiv_dense, syrk_sparse_ubd,
                             syrk_dense_ubd, sparse_sparse_t_dense, syrk_sparse_dense, dense_sparse_t, syrk_dense,
@@ -44,7 +44,7 @@ def test_crossprods(d, Sj):
     refs = rng.integers(0, l, n).astype(np.int32)
     z, w, Xy = rng.standard_normal((n, S)), rng.uniform(0.5, 2, n), rng.standard_normal((n, 3))
     Z = np.zeros((n, l * S)); Z[np.arange(n)[:, None], refs[:, None] * S + np.arange(S)] = z
-    out = np.zeros((l, S, S)); ubd_crossprod(out, refs, z, w)
+    out = np.zeros((l, S, S)); sparse_crossprod(out, refs, z, z, w)
     np.testing.assert_allclose(UniformBlockDiagonal(out).todense(), Z.T @ (w[:, None] * Z), rtol=1e-12, atol=1e-12)
     out = np.zeros((3, l * S)); xy_z_crossprod(out, Xy, refs, z, w)
     np.testing.assert_allclose(out, (w[:, None] * Xy).T @ Z, rtol=1e-12, atol=1e-12)
