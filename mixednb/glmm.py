@@ -19,7 +19,7 @@ from scipy.linalg.blas import dtrsv
 from .families import (Distribution, Bernoulli, Binomial, check_response, glm_fit, glm_update)
 from .lmm import LinearMixedModel
 from .blocks import block, UniformBlockDiagonal, BlockedSparse
-from .modelframe import model_frame
+from .modelframe import model_frame, frame_column
 from .fitting import OptSummary, register_family_fitter
 
 # %% ../nbs/12_pirls.ipynb #2f8ecbb4
@@ -49,7 +49,7 @@ class GeneralizedLinearMixedModel:
             if family.code == 2 and "not numeric" in str(e):
                 raise ValueError(f"a Poisson response must be numeric counts: {e}") from None
             raise
-        weights, offset = (_column(mf, v, name) for v, name in ((weights, "weights"), (offset, "offset")))
+        weights, offset = (frame_column(mf, v, name) for v, name in ((weights, "weights"), (offset, "offset")))
         self._setup(mf.y, mf.X, mf.coefnames, mf.reterms, family, weights, offset, mf.formula, mf.yname)
 
     @classmethod
@@ -64,19 +64,6 @@ class GeneralizedLinearMixedModel:
     def __repr__(self):
         return (f"GeneralizedLinearMixedModel({self.formula}; {self.family!r}, {self.family.link!r}; "
                 f"n={len(self.y)}, θ={np.round(self.theta, 5).tolist()})")
-
-# %% ../nbs/12_pirls.ipynb #36a69f0d
-def _column(mf, v, name):
-    "A per-row vector for the kept rows of the model frame, from a column name or an array"
-    if v is None: return None
-    if isinstance(v, str):
-        if v not in mf.data.columns: raise ValueError(f"{name}: no column {v!r} in the data")
-        return np.asarray(mf.data[v], dtype=float)
-    v = np.asarray(v, dtype=float)
-    n = len(mf.y)
-    if v.shape == (n,): return v
-    if v.ndim == 1 and len(v) == n + mf.nmissing: return v[mf.rows]
-    raise ValueError(f"{name} must have one value per data row ({n + mf.nmissing}), got {len(v)}")
 
 # %% ../nbs/12_pirls.ipynb #54e83b59
 def _optsum(theta0, lowerbd, nagq, fast):

@@ -15,6 +15,8 @@ import numpy as np
 import scipy.linalg as sla
 import scipy.sparse as sp
 
+from .data import dataset
+from .modelframe import model_frame, frame_column
 from .remat import ReMat, reterms as _sort_reterms, zmatrix
 from .blocks import (UniformBlockDiagonal, BlockedSparse, block, create_AL, fill_A, block_description)
 from .linalg import copyscale, cholesky_blocked, logdet_block, FactorPlan
@@ -85,16 +87,10 @@ class LinearMixedModel:
 
     def __init__(self, formula, data, contrasts:dict=None, weights=None, reml:bool=False, sigma:float=None):
         "Model `formula` on `data` (a DataFrame or a bundled data set's name); prior `weights`: array or column name"
-        from mixednb.modelframe import model_frame
-        if isinstance(data, str):
-            from mixednb.data import dataset
-            data = dataset(data)
+        if isinstance(data, str): data = dataset(data)
         mf = model_frame(formula, data, contrasts)
-        if isinstance(weights, str): weights = np.asarray(mf.data[weights], dtype=float)
-        elif weights is not None:
-            weights = np.asarray(weights, dtype=float)
-            if len(weights) != len(mf.y): weights = weights[mf.rows]
-        self._setup(mf.y, mf.X, mf.coefnames, mf.reterms, weights, reml, sigma, mf.formula, mf.yname)
+        self._setup(mf.y, mf.X, mf.coefnames, mf.reterms, frame_column(mf, weights, "weights"), reml, sigma,
+                    mf.formula, mf.yname)
 
     @classmethod
     def from_parts(cls, y, X, specs, coefnames=None, weights=None, reml=False, sigma=None, formula=None, yname="y"):

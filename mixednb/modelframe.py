@@ -239,3 +239,16 @@ def model_frame(formula:str|Formula,     # e.g. "reaction ~ 1 + days + (1 + days
     X, coefnames = fixed_columns(f, schema, n)
     reterms = [_reterm(t, schema, kept, n) for t in f.random]
     return ModelFrame(f, y, "" if f.lhs is None else str(f.lhs), X, coefnames, reterms, rows, nmissing, kept, schema)
+
+# %% ../nbs/03_modelframe.ipynb #336ff519
+def frame_column(mf, v, name:str):
+    "A float vector for the kept rows of `mf`, from a column name or an array (None stays None)"
+    if v is None: return None
+    if isinstance(v, str):
+        if v not in mf.data.columns: raise ValueError(f"{name}: no column {v!r} in the data")
+        return np.asarray(mf.data[v], dtype=float)
+    v = np.asarray(v, dtype=float)
+    n = len(mf.y)
+    if v.shape == (n,): return v
+    if v.ndim == 1 and len(v) == n + mf.nmissing: return v[mf.rows]
+    raise ValueError(f"{name} must have one value per data row ({n + mf.nmissing}), got {len(v)}")
