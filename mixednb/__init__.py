@@ -9,11 +9,12 @@ from .modelframe import model_frame, ModelFrame, ReTermSpec
 from .remat import ReMat
 from .blocks import BlockDescription
 from . import linalg
-from .lmm import LinearMixedModel, FeTerm, dense_objective
-from .fitting import fit, OptSummary
+from .lmm import MixedModel, LinearMixedModel, FeTerm, dense_objective
+from .fitting import OptSummary
 from .extractors import CoefTable, VarCorr, PCA
 from .display import summary_text, coeftable_lines, varcorr_lines
 from .families import (Bernoulli, Binomial, Poisson, LogitLink, ProbitLink, CloglogLink, LogLink, IdentityLink,
                        SqrtLink, InverseLink, Normal, Gamma, InverseGaussian, glm_fit)
+from .gausshermite import ghnorm
 from .glmm import GeneralizedLinearMixedModel
-from .gausshermite import ghnorm, fit_glmm
+from .api import fit

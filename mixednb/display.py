@@ -17,7 +17,7 @@ from html import escape as _html_escape
 import numpy as np
 from fastcore.basics import patch
 
-from .lmm import LinearMixedModel
+from .lmm import MixedModel, LinearMixedModel
 from .extractors import CoefTable, VarCorr
 
 # %% ../nbs/10_display.ipynb #877de73d
@@ -250,26 +250,32 @@ def _repr_markdown_(self:VarCorr)->str:
 
 # %% ../nbs/10_display.ipynb #7e1f3f1c
 @patch
-def fitstats(self:LinearMixedModel)->dict:
-    "The summary's fit statistics: logLik, -2 logLik, AIC, AICc, BIC"
-    return {"logLik": self.loglikelihood(), "-2 logLik": self.objective(), "AIC": self.aic(),
+def summary_header(self:LinearMixedModel)->tuple:
+    "The summary's title and the lines after the formula (none for an LMM)"
+    return f"Linear mixed model fit by {'REML' if self.reml else 'maximum likelihood'}", []
+LinearMixedModel.deviance_label = "-2 logLik"
+
+@patch
+def fitstats(self:MixedModel)->dict:
+    "The summary's fit statistics: logLik, the deviance (`deviance_label`), AIC, AICc, BIC"
+    return {"logLik": self.loglikelihood(), self.deviance_label: self.deviance(), "AIC": self.aic(),
             "AICc": self.aicc(), "BIC": self.bic()}
 
 @patch
-def summary(self:LinearMixedModel)->str:
+def summary(self:MixedModel)->str:
     "The text summary, as MixedModels.jl prints a fitted model"
-    title = f"Linear mixed model fit by {'REML' if self.reml else 'maximum likelihood'}"
+    title, extra = self.summary_header()
     stats = reml_line(self.objective()) if self.reml else fitstats_lines(self.fitstats())
     return summary_text(title, str(self.formula), stats, self.varcorr().lines(), self.nobs,
-                        [r.nlevels for r in self.reterms], self.coeftable().lines())
+                        [r.nlevels for r in self.reterms], self.coeftable().lines(), extra)
 
 # %% ../nbs/10_display.ipynb #23382a3c
 @patch
-def __str__(self:LinearMixedModel):
-    return self.summary() if self.isfitted else f"LinearMixedModel({self.formula}; not fitted)"
+def __str__(self:MixedModel):
+    return self.summary() if self.isfitted else f"{type(self).__name__}({self.formula}; not fitted)"
 
 @patch
-def __repr__(self:LinearMixedModel): return str(self)
+def __repr__(self:MixedModel): return str(self)
 
 # %% ../nbs/10_display.ipynb #7e01f3bb
 def _model_cells(m)->tuple:
@@ -277,8 +283,8 @@ def _model_cells(m)->tuple:
     return model_table(ct.names, ct.coef, ct.se, ct.z, ct.p, [tuple(g) for g in vc.groups], vc.residual)
 
 @patch
-def _repr_markdown_(self:LinearMixedModel)->str: return markdown_table(*_model_cells(self))
+def _repr_markdown_(self:MixedModel)->str: return markdown_table(*_model_cells(self))
 @patch
-def _repr_html_(self:LinearMixedModel)->str: return html_table(*_model_cells(self))
+def _repr_html_(self:MixedModel)->str: return html_table(*_model_cells(self))
 @patch
-def _repr_latex_(self:LinearMixedModel)->str: return latex_table(*_model_cells(self))
+def _repr_latex_(self:MixedModel)->str: return latex_table(*_model_cells(self))

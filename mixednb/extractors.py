@@ -1,4 +1,4 @@
-"""Everything a fitted linear mixed model can tell you, derived from θ, β, σ and the Cholesky factor L
+"""Everything a fitted mixed model can tell you, derived from θ, β, the dispersion and the Cholesky factor L, written once for LMMs and GLMMs
 
 Docs: https://mixednb.github.io/mixednb/extractors.html.md"""
 
@@ -16,7 +16,7 @@ import pandas as pd
 from fastcore.basics import patch
 from scipy.special import erfc
 
-from .lmm import LinearMixedModel
+from .lmm import MixedModel, LinearMixedModel, alias
 
 # %% ../nbs/09_extractors.ipynb #1f369e54
 @patch
@@ -27,46 +27,46 @@ def loglikelihood(self:LinearMixedModel)->float:
 
 # %% ../nbs/09_extractors.ipynb #a66abf4c
 @patch
-def dof(self:LinearMixedModel)->int:
-    "Number of estimated parameters: rank(X) + length(θ) + 1 (σ)"
-    return int(self.feterm.rank) + len(self.theta) + 1
+def dof(self:MixedModel)->int:
+    "Number of estimated parameters: rank(X) + length(θ), + 1 for σ when the model has a dispersion parameter"
+    return int(self.feterm.rank) + len(self.theta) + int(self.has_dispersion)
 
 @patch
-def dof_residual(self:LinearMixedModel)->float:
+def dof_residual(self:MixedModel)->float:
     "n − dof"
     return self.nobs - self.dof()
 
 # %% ../nbs/09_extractors.ipynb #d267fa15
 @patch
-def aic(self:LinearMixedModel)->float:
+def aic(self:MixedModel)->float:
     "Akaike's criterion −2ℓ + 2k"
     return -2 * self.loglikelihood() + 2 * self.dof()
 
 @patch
-def aicc(self:LinearMixedModel)->float:
+def aicc(self:MixedModel)->float:
     "AIC with the small-sample correction 2k(k+1)/(n−k−1)"
     k, n = self.dof(), self.nobs
     return self.aic() + 2 * k * (k + 1) / (n - k - 1)
 
 @patch
-def bic(self:LinearMixedModel)->float:
+def bic(self:MixedModel)->float:
     "Schwarz's criterion −2ℓ + k log n"
     return -2 * self.loglikelihood() + self.dof() * math.log(self.nobs)
 
 # %% ../nbs/09_extractors.ipynb #ead5c153
 @patch
-def stderror(self:LinearMixedModel)->np.ndarray:
+def stderror(self:MixedModel)->np.ndarray:
     "Standard errors of `coef`: √diag(vcov), NaN for columns dropped as dependent"
     return np.sqrt(np.diag(self.vcov()))
 
 @patch
-def pvalues(self:LinearMixedModel)->np.ndarray:
+def pvalues(self:MixedModel)->np.ndarray:
     "Wald p-values P(χ²₁ > (β/se)²) of `coef`"
     return erfc(np.abs(self.coef / self.stderror()) / math.sqrt(2))
 
 # %% ../nbs/09_extractors.ipynb #fea3dc42
 @patch
-def corr(self:LinearMixedModel)->np.ndarray:
+def corr(self:MixedModel)->np.ndarray:
     "Correlation matrix of the fixed-effects estimates (from `vcov`)"
     V = self.vcov()
     d = np.sqrt(np.diag(V))
@@ -94,7 +94,7 @@ class CoefTable:
 
 # %% ../nbs/09_extractors.ipynb #47270049
 @patch
-def coeftable(self:LinearMixedModel)->CoefTable:
+def coeftable(self:MixedModel)->CoefTable:
     "Estimates, standard errors, Wald z and p-values of `coef`"
     return CoefTable(list(self.coefnames), np.asarray(self.coef, float), self.stderror())
 
@@ -142,20 +142,19 @@ class VarCorr:
 
 # %% ../nbs/09_extractors.ipynb #ae62bc1b
 @patch
-def varcorr(self:LinearMixedModel)->VarCorr:
-    "Variance components: per grouping factor σ's, correlations (zero-by-construction mask), and σ"
-    σ = self.sigma
-    gs = [VcGroup(r.gname, list(r.cnames), *sdcorr(r.lambda_, r.isfree, σ)) for r in self.reterms]
-    return VarCorr(gs, σ)
+def varcorr(self:MixedModel)->VarCorr:
+    "Variance components: per grouping factor σ's, correlations (zero-by-construction mask), and σ (None without one)"
+    gs = [VcGroup(r.gname, list(r.cnames), *sdcorr(r.lambda_, r.isfree, self.dispersion())) for r in self.reterms]
+    return VarCorr(gs, self.sigma)
 
 # %% ../nbs/09_extractors.ipynb #5c331437
 @patch(as_prop=True)
-def sigmas(self:LinearMixedModel)->dict:
+def sigmas(self:MixedModel)->dict:
     "{grouping factor: {column: σ}} of the random effects"
     return {g.name: dict(zip(g.cnames, map(float, g.sigma))) for g in self.varcorr().groups}
 
 @patch(as_prop=True)
-def sigmarhos(self:LinearMixedModel)->dict:
+def sigmarhos(self:MixedModel)->dict:
     "{grouping factor: (σ's by column, ρ's of the lower triangle, row by row)}"
     out = {}
     for g in self.varcorr().groups:
@@ -163,12 +162,11 @@ def sigmarhos(self:LinearMixedModel)->dict:
         out[g.name] = (dict(zip(g.cnames, map(float, g.sigma))), g.rho[r, c].copy())
     return out
 
-LinearMixedModel.σs = LinearMixedModel.sigmas
-LinearMixedModel.σρs = LinearMixedModel.sigmarhos
+MixedModel.σs, MixedModel.σρs = alias("sigmas"), alias("sigmarhos")
 
 # %% ../nbs/09_extractors.ipynb #3d478797
 @patch
-def raneftables(self:LinearMixedModel, uscale:bool=False)->dict:
+def raneftables(self:MixedModel, uscale:bool=False)->dict:
     "{grouping factor: DataFrame of its levels and conditional modes}, b-scale or u-scale"
     out = {}
     for r, b in zip(self.reterms, self.ranef(uscale=uscale)):
@@ -179,7 +177,7 @@ def raneftables(self:LinearMixedModel, uscale:bool=False)->dict:
 
 # %% ../nbs/09_extractors.ipynb #51d88061
 @patch
-def condvartables(self:LinearMixedModel)->dict:
+def condvartables(self:MixedModel)->dict:
     "{grouping factor: DataFrame of levels, conditional σ per column and conditional ρ per pair}"
     out = {}
     for r, cv in zip(self.reterms, self.condvar()):
@@ -211,7 +209,7 @@ class PCA:
 
 # %% ../nbs/09_extractors.ipynb #d5850b63
 @patch
-def pca(self:LinearMixedModel, corr:bool=True)->dict:
+def pca(self:MixedModel, corr:bool=True)->dict:
     "{grouping factor: PCA} of each term's random-effects correlation (or covariance, `corr=False`)"
     out = {}
     for r in self.reterms:
@@ -225,7 +223,7 @@ def pca(self:LinearMixedModel, corr:bool=True)->dict:
 
 # %% ../nbs/09_extractors.ipynb #a27177ac
 @patch
-def issingular(self:LinearMixedModel, atol:float=0.0, rtol:float=math.sqrt(np.finfo(float).eps))->bool:
+def issingular(self:MixedModel, atol:float=0.0, rtol:float=math.sqrt(np.finfo(float).eps))->bool:
     "Is some θᵢ at its (finite) lower bound, within atol + rtol·max(|θᵢ|, |lbᵢ|)?"
     θ, lb = np.asarray(self.theta, float), self.lowerbd
     fin = np.isfinite(lb)
@@ -233,26 +231,18 @@ def issingular(self:LinearMixedModel, atol:float=0.0, rtol:float=math.sqrt(np.fi
 
 # %% ../nbs/09_extractors.ipynb #46a99880
 @patch
-def response(self:LinearMixedModel)->np.ndarray:
+def response(self:MixedModel)->np.ndarray:
     "The response vector y"
     return self.y
 
 @patch
-def modelmatrix(self:LinearMixedModel)->np.ndarray:
+def modelmatrix(self:MixedModel)->np.ndarray:
     "The fixed-effects model matrix X (all columns, dependent ones included)"
     return self.X
 
-# %% ../nbs/09_extractors.ipynb #967b56fd
-@patch(as_prop=True)
-def lambda_(self:LinearMixedModel)->list:
-    "The relative covariance factors λ, one S×S lower-triangular matrix per term"
-    return [r.lambda_ for r in self.reterms]
-
-LinearMixedModel.λ = LinearMixedModel.lambda_
-
 # %% ../nbs/09_extractors.ipynb #ebbb9a55
 @patch
-def propertynames(self:LinearMixedModel)->list:
+def propertynames(self:MixedModel)->list:
     "Names of the model's data fields and properties (Greek aliases included)"
     flds = list(getattr(self, "__dataclass_fields__", {}))
     props = [k for c in type(self).__mro__ for k, v in vars(c).items() if isinstance(v, property) and not k.startswith("_")]

@@ -8,13 +8,15 @@ Docs: https://mixednb.github.io/mixednb/linalg.html.md"""
 __all__ = ['scale_inflate_ubd', 'scale_inflate_ubd_dense', 'scale_sparse', 'scale_sparse_dense', 'rmul_lambda', 'blas_threads',
            'chol_ubd', 'chol_dense', 'rdiv_ubd_dense', 'rdiv_ubd_sparse', 'rdiv_dense', 'syrk_sparse_ubd',
            'syrk_dense_ubd', 'sparse_sparse_t_dense', 'syrk_sparse_dense', 'dense_sparse_t', 'syrk_lower', 'syrk_dense',
-           'logdet_ubd', 'logdet_block', 'copyscale', 'cholesky_blocked', 'FactorPlan', 'dense_L', 'todense_lower']
+           'logdet_ubd', 'logdet_block', 'copyscale', 'cholesky_blocked', 'FactorPlan', 'dense_L', 'todense_lower',
+           'ubd_trsv', 'sparse_gemv_sub', 'lsolve']
 
 # %% ../nbs/06_linalg.ipynb #1bc82f3f
 import numpy as np
+import scipy.linalg as sla
 from numba import njit
 from scipy.linalg.lapack import dpotrf
-from scipy.linalg.blas import dtrsm, dsyrk
+from scipy.linalg.blas import dtrsm, dsyrk, dtrsv
 
 from .blocks import UniformBlockDiagonal, BlockedSparse, block
 
@@ -449,3 +451,76 @@ def todense_lower(b, diag:bool):
     "Dense copy of a block of L (lower triangle only for a diagonal block)"
     d = b.todense() if hasattr(b, "todense") else np.array(b)
     return np.tril(d) if diag else d
+
+# %% ../nbs/06_linalg.ipynb #0f415148
+@njit(cache=True)
+def ubd_trsv(x, Ld, trans):
+    "Overwrite x (Sℓ) with blockdiag(L_r)⁻¹x, or blockdiag(L_r)⁻ᵀx if `trans` (L_r: lower triangles of `Ld`, ℓ×S×S)"
+    l, S, _ = Ld.shape
+    for r in range(l):
+        o = r * S
+        if trans:
+            for a in range(S - 1, -1, -1):
+                s = x[o + a]
+                for c in range(a + 1, S): s -= Ld[r, c, a] * x[o + c]
+                x[o + a] = s / Ld[r, a, a]
+        else:
+            for a in range(S):
+                s = x[o + a]
+                for c in range(a): s -= Ld[r, a, c] * x[o + c]
+                x[o + a] = s / Ld[r, a, a]
+
+# %% ../nbs/06_linalg.ipynb #08636c5f
+@njit(cache=True)
+def sparse_gemv_sub(y, colptr, rowidx, Bd, x, trans):
+    "y −= Bx, or y −= Bᵀx if `trans`, for the BlockedSparse B (`colptr`, `rowidx`, `Bd` nb×Si×Sj)"
+    nb, Si, Sj = Bd.shape
+    for c in range(len(colptr) - 1):
+        k0, k1 = colptr[c], colptr[c + 1]
+        for b in range(Sj):
+            if trans:                                    # a dot product down block column c
+                s = 0.0
+                for k in range(k0, k1):
+                    r = rowidx[k] * Si
+                    for a in range(Si): s += Bd[k, a, b] * x[r + a]
+                y[c * Sj + b] -= s
+            else:                                        # an axpy of block column c
+                xb = x[c * Sj + b]
+                for k in range(k0, k1):
+                    r = rowidx[k] * Si
+                    for a in range(Si): y[r + a] -= Bd[k, a, b] * xb
+
+# %% ../nbs/06_linalg.ipynb #b36fd7aa
+def _trsv(Ljj, x, trans):
+    "Solve a diagonal block of L (or its transpose) against x (a vector, in place when possible, or a matrix)"
+    if x.ndim == 2:
+        if isinstance(Ljj, UniformBlockDiagonal):
+            l, S, _ = Ljj.data.shape
+            T = np.tril(Ljj.data)
+            return np.linalg.solve(T.transpose(0, 2, 1) if trans else T, x.reshape(l, S, -1)).reshape(l * S, -1)
+        return sla.solve_triangular(Ljj, x, lower=True, trans="T" if trans else "N", check_finite=False)
+    if isinstance(Ljj, UniformBlockDiagonal): ubd_trsv(x, Ljj.data, trans); return x
+    return dtrsv(Ljj.T, x, lower=0, trans=0 if trans else 1, overwrite_x=1)    # Lᵀ is upper in Fortran order
+
+def _gemv_sub(y, B, x, trans):
+    "y −= Bx (or Bᵀx) for an off-diagonal block B of L; x and y vectors or matrices"
+    if isinstance(B, BlockedSparse):
+        if x.ndim == 1: sparse_gemv_sub(y, B.colptr, B.rowidx, B.data, x, trans); return
+        B = B.tocsc()
+    y -= (B.T @ x) if trans else (B @ x)
+
+# %% ../nbs/06_linalg.ipynb #d8fd8025
+def lsolve(L:list,            # the packed blocks of L (chapter 5's order)
+           k:int,             # number of random-effects block rows
+           xs:list,           # right-hand sides, one vector or matrix per block (k, or k + 1 if p > 0)
+           p:int=0,           # rows of the X block to include (0: L_Z only)
+           trans:bool=False,  # solve with Lᵀ instead of L
+          )->list:
+    "Overwrite `xs` with L⁻¹xs (Lᵀ⁻¹xs if `trans`) over k term blocks, then p rows of X if p > 0"
+    K = k + (p > 0)
+    def blk(i, j): b = L[block(i, j)]; return b if i < k else (b[:p, :p] if j == k else b[:p])
+    for i in (range(K - 1, -1, -1) if trans else range(K)):
+        for j in (range(i + 1, K) if trans else range(i)):
+            _gemv_sub(xs[i], blk(j, i) if trans else blk(i, j), xs[j], trans)
+        xs[i] = _trsv(blk(i, i), xs[i], trans)
+    return xs

@@ -240,23 +240,6 @@ def test_rectify_and_snap():
     assert np.all(np.diag(m.reterms[0].lambda_) >= 0)
 
 
-def test_family_routing():
-    from mixednb.fitting import register_family_fitter, _FAMILY_FITTERS
-
-    class Fake: pass
-    calls = []
-
-    def fitter(formula, data, family, **kw):
-        if not isinstance(family, Fake): return NotImplemented
-        calls.append(formula); return "glmm"
-    register_family_fitter(fitter)
-    try:
-        assert fit("yield ~ 1 + (1|batch)", "dyestuff", family=Fake()) == "glmm"
-        assert calls == ["yield ~ 1 + (1|batch)"]
-    finally:
-        _FAMILY_FITTERS.remove(fitter)
-
-
 @pytest.mark.parametrize("bad,msg", [
     (dict(data=lambda d: d.assign(**{"yield": 7.0})), "constant"),
     (dict(formula="yield ~ 1 + (1|g)", data=lambda d: d.assign(g="A")), "only one level"),
