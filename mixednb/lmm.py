@@ -25,21 +25,18 @@ from fastcore.basics import patch
 
 # %% ../nbs/07_lmm.ipynb #c158ef91
 def statsrank(X:np.ndarray, ranktol:float=1e-8):
-    "Pivot (kept columns first, in original order) and computational rank of X by pivoted QR"
+    "Pivot (kept columns first, in original order) and rank of X: the earliest independent columns, in formula order"
     n, p = X.shape
     if p == 0: return np.arange(0), 0
     ev = np.linalg.eigvalsh(X.T @ X)
     if ev[0] > 1e-10 * ev[-1]: return np.arange(p), p   # κ(X) < 10⁵: full rank without a QR
-    intercept = bool(np.all(X[:, 0] == 1))
-    if n > 2 * p: X = sla.qr(X, mode="r")[0][:p]   # same pivots from the small R: QR keeps column norms
-    R, piv = sla.qr(X, mode="r", pivoting=True)
-    d = np.abs(np.diagonal(R))
-    if len(d) == p and d[-1] > ranktol * d[0]: return np.arange(p), p
-    rank = int(np.sum(d > ranktol * d[0]))
-    if intercept and 0 not in piv[:rank]:          # keep the intercept: make it the largest column
-        X2 = X.copy(); X2[:, 0] *= 10 * np.max(np.linalg.norm(X, axis=0)) / max(np.linalg.norm(X[:, 0]), 1e-300)
-        R, piv = sla.qr(X2, mode="r", pivoting=True)
-    return np.concatenate([np.sort(piv[:rank]), piv[rank:]]), rank
+    R = sla.qr(X, mode="r")[0][:p] if n > p else X     # columns of R: the same distances as X's
+    Q, keep = np.zeros((R.shape[0], 0)), []
+    for j in range(p):
+        x = R[:, j]; r = x - Q @ (Q.T @ x); r -= Q @ (Q.T @ r)       # twice: Gram–Schmidt that stays orthogonal
+        if np.linalg.norm(r) > ranktol * np.linalg.norm(x):
+            keep.append(j); Q = np.column_stack([Q, r / np.linalg.norm(r)])
+    return np.array(keep + [j for j in range(p) if j not in keep]), len(keep)
 
 # %% ../nbs/07_lmm.ipynb #fe30d9a0
 @dataclass(eq=False, repr=False)
