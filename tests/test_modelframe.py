@@ -109,11 +109,13 @@ def test_interaction_grouping_and_nesting():
     assert len({(x, y) for x, y in zip(r.refs, samp.refs)}) == 30
 
 
-def test_levels_sorted_and_unused_dropped():
+def test_levels_order_and_unused_dropped():
     df = pd.DataFrame({"y": np.arange(6.0), "g": pd.Categorical(list("bbaZZb"), categories=["b", "q", "a", "Z"]),
                        "h": [3, 1, 2, 3, 1, 10]})
     mf = model_frame("y ~ 1 + g + (1|h)", df)
-    assert mf.coefnames == ["(Intercept)", "g: a", "g: b"]              # Z is the base: code-point order
+    assert mf.coefnames == ["(Intercept)", "g: a", "g: Z"]              # the Categorical's order: b is the base
+    mf = model_frame("y ~ 1 + g + (1|h)", df.assign(g=df.g.astype(str)))
+    assert mf.coefnames == ["(Intercept)", "g: a", "g: b"]              # plain strings: Z is the base, code-point order
     assert mf.reterms[0].levels == ["1", "2", "3", "10"]              # numbers sort numerically
     assert mf.reterms[0].refs.tolist() == [2, 0, 1, 2, 0, 3]
 
