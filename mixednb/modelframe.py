@@ -285,6 +285,7 @@ def frame_column(mf, v, name:str):
         v, n = np.asarray(v, dtype=float), len(mf.y)
         if v.ndim == 1 and len(v) == mf.nrows_data: v = v[mf.rows]
         elif v.shape != (n,): raise ValueError(f"{name} must have one value per data row ({mf.nrows_data}), got {np.shape(v)}")
-    if np.isnan(v).any():
-        raise ValueError(f"{name} has a missing value in {np.isnan(v).sum()} of the rows the model uses (first: row {mf.rows[np.isnan(v).argmax()]} of the data)")
+    bad = ~np.isfinite(v)
+    if bad.any():
+        raise ValueError(f"{name} is missing or non-finite in {bad.sum()} of the rows the model uses (first: row {mf.rows[bad.argmax()]} of the data)")
     return v

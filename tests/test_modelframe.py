@@ -337,7 +337,7 @@ def test_frame_column_lines_up():
     np.testing.assert_array_equal(frame_column(mf, pa.array(np.arange(180.0)), "offset"), expect)
     with pytest.raises(ValueError, match="one value per data row"):
         frame_column(mf, np.arange(10.0), "weights")
-    with pytest.raises(ValueError, match="missing value"):
+    with pytest.raises(ValueError, match="missing or non-finite"):
         frame_column(mf, s.w.where(s.w != 3), "weights")
     pl = pytest.importorskip("polars")
     mfp = model_frame(SLEEP_FM, pl.from_pandas(s.assign(subj=s.subj.astype(str))))
