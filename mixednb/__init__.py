@@ -5,7 +5,7 @@ __version__ = "0.0.1"
 from .data import dataset, datasets
 from .formula import FormulaError, Formula, parse_formula, term, zerocorr, fulldummy
 from .schema import DummyCoding, EffectsCoding, HelmertCoding, FullDummyCoding, Grouping
-from .modelframe import model_frame, ModelFrame, ReTermSpec
+from .modelframe import as_table, model_frame, ModelFrame, ReTermSpec
 from .remat import ReMat
 from .blocks import BlockDescription
 from . import linalg

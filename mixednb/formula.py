@@ -12,7 +12,7 @@ __all__ = ['FUNCTIONS', 'FormulaError', 'tokenize', 'Num', 'Name', 'Call', 'Op',
 # %% ../nbs/01_formula.ipynb #4d46cc95
 import re
 import difflib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import reduce
 from itertools import combinations
 
@@ -247,6 +247,7 @@ class RandomEffectsTerm(AbstractTerm):
     lhs: tuple               # terms; ConstantTerm(1) first when there is an intercept
     group: tuple             # ("subj",) or ("batch", "cask") for batch & cask
     zerocorr: bool = False   # diagonal covariance: zerocorr(…) or ||
+    implicit: bool = field(default=False, compare=False)   # the intercept was added, not written
     @property
     def gname(self)->str: return " & ".join(self.group)
     @property
@@ -322,13 +323,14 @@ def _unique(ts)->tuple:
     return tuple(out)
 
 def _lower_lhs(lhs)->tuple:
-    "Lowered left-hand side of a random-effects term: the intercept (only if written) first, then unique terms"
+    "`(terms, implicit)`: the intercept first unless `0`/`-1` is written, then unique terms; `implicit` if no 1, 0, -1 was written"
     ts = _terms(lhs)
     for t in ts:
         if isinstance(t, RandomEffectsTerm): raise FormulaError(f"a random-effects term {t} cannot be nested in another")
-    icept = ConstantTerm(1) in ts and not any(isinstance(t, ConstantTerm) and t.n in (0, -1) for t in ts)
+    icept = not any(isinstance(t, ConstantTerm) and t.n in (0, -1) for t in ts)
     rest = _unique(t for t in ts if not isinstance(t, ConstantTerm))
-    return ((ConstantTerm(1),) if icept else ()) + rest
+    implicit = not any(isinstance(t, ConstantTerm) for t in ts)
+    return ((ConstantTerm(1),) if icept else ()) + rest, implicit
 
 def _group_names(g)->tuple:
     "Names of a grouping factor: `subj` → ('subj',), `a & b` → ('a', 'b')"
@@ -339,9 +341,9 @@ def _group_names(g)->tuple:
 
 def _bar(lhs, group, zerocorr=False)->TermSum:
     "`lhs | group`: one RandomEffectsTerm per summand of the (nesting-expanded) group"
-    l = _lower_lhs(lhs)
+    l, implicit = _lower_lhs(lhs)
     if not l: raise FormulaError(f"the random-effects term ({lhs} | {group}) has no columns")
-    return TermSum(tuple(RandomEffectsTerm(l, _group_names(g), zerocorr) for g in _terms(group)))
+    return TermSum(tuple(RandomEffectsTerm(l, _group_names(g), zerocorr, implicit) for g in _terms(group)))
 
 # %% ../nbs/01_formula.ipynb #956a67fe
 def zerocorr(t)->TermSum:
@@ -349,7 +351,7 @@ def zerocorr(t)->TermSum:
     ts = _terms(t)
     if not ts or not all(isinstance(x, RandomEffectsTerm) for x in ts):
         raise FormulaError(f"zerocorr() applies to random-effects terms such as (1 + x | g), not '{t}'")
-    return TermSum(tuple(RandomEffectsTerm(x.lhs, x.group, True) for x in ts))
+    return TermSum(tuple(RandomEffectsTerm(x.lhs, x.group, True, x.implicit) for x in ts))
 
 def fulldummy(t)->FullDummyTerm:
     "Categorical variable `t` coded with one indicator column per level (and no reference level)"
@@ -358,12 +360,21 @@ def fulldummy(t)->FullDummyTerm:
     return FullDummyTerm(t)
 
 # %% ../nbs/01_formula.ipynb #47585503
+def _implicit(ts)->tuple:
+    "Random-effects terms with an implicit intercept dropped where an earlier term on the same grouping factor has one"
+    out, has = [], set()
+    for t in ts:
+        if t.implicit and t.group in has: t = RandomEffectsTerm(t.lhs[1:], t.group, t.zerocorr)
+        if t.intercept: has.add(t.group)
+        out.append(t)
+    return tuple(out)
+
 def _lower_rhs(rhs)->tuple:
     "Lowered right-hand side: intercept marker, fixed-effects terms, random-effects terms"
     ts = _terms(rhs)
     icept = not any(isinstance(t, ConstantTerm) and t.n in (0, -1) for t in ts)
     fe = _unique(t for t in ts if not isinstance(t, (ConstantTerm, RandomEffectsTerm)))
-    re_ = _unique(t for t in ts if isinstance(t, RandomEffectsTerm))
+    re_ = _unique(_implicit(t for t in ts if isinstance(t, RandomEffectsTerm)))
     return (ConstantTerm(1 if icept else 0),) + fe + re_
 
 # %% ../nbs/01_formula.ipynb #97a32114

@@ -41,16 +41,16 @@ def _label(v)->str:
 def levels_codes(col:pd.Series, # a column without missing values
                  name:str="",   # its name, for messages
                 )->tuple:
-    "`(codes, labels)`: int32 codes of `col`'s sorted distinct values (code-point order for strings) and their labels"
-    if isinstance(col.dtype, pd.CategoricalDtype):
-        codes, uniq = col.cat.codes.to_numpy(), col.cat.categories
-    else:
-        codes, uniq = pd.factorize(col.to_numpy(), sort=False)
+    "`(codes, labels)`: int32 codes and labels of `col`'s levels present: a Categorical's order, else sorted"
+    own = isinstance(col.dtype, pd.CategoricalDtype)
+    if own: codes, uniq = col.cat.codes.to_numpy(), col.cat.categories
+    else: codes, uniq = pd.factorize(col.to_numpy(), sort=False)
     uniq = np.asarray(uniq, dtype=object)
     present = np.zeros(len(uniq), bool); present[codes] = True
-    idx = np.flatnonzero(present)
-    try: order = idx[sorted(range(len(idx)), key=lambda i: uniq[idx[i]])]
-    except TypeError: raise FormulaError(f"the levels of column {name!r} cannot be sorted: they mix types") from None
+    order = idx = np.flatnonzero(present)
+    if not own:
+        try: order = idx[sorted(range(len(idx)), key=lambda i: uniq[idx[i]])]
+        except TypeError: raise FormulaError(f"the levels of column {name!r} cannot be sorted: they mix types") from None
     rank = np.full(len(uniq), -1, np.int32); rank[order] = np.arange(len(order), dtype=np.int32)
     return rank[codes], [_label(v) for v in uniq[order]]
 

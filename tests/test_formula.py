@@ -80,8 +80,10 @@ def test_interaction_grouping():
 
 def test_random_effects_lhs():
     t = P("y ~ 1 + (days | subj)").random[0]
-    assert t.lhs == (Term("days"),) and not t.intercept          # no implicit intercept (MixedModels.jl)
-    assert P("y ~ 1 + (0 + days | subj)") == P("y ~ 1 + (days - 1 | subj)") == P("y ~ 1 + (days | subj)")
+    assert t.lhs == (ConstantTerm(1), Term("days")) and t.intercept   # implicit intercept (lme4, MixedModels.jl)
+    assert P("y ~ 1 + (days | subj)") == P("y ~ 1 + (1 + days | subj)")
+    assert P("y ~ 1 + (0 + days | subj)") == P("y ~ 1 + (days - 1 | subj)") != P("y ~ 1 + (days | subj)")
+    assert P("y ~ 1 + (0 + days | subj)").random[0].lhs == (Term("days"),)
     t = P("y ~ 1 + (1 + a * b | g)").random[0]
     assert t.lhs == (ConstantTerm(1), a, b, ab)
 
@@ -254,3 +256,14 @@ def test_roundtrip_printed_form(f):
 def test_printing_is_idempotent(f):
     assume(not has_fulldummy(f))
     assert str(P(str(f))) == str(f)
+
+
+def test_implicit_intercept_fits():
+    "(days|subj) is (1 + days|subj): lme4's and MixedModels.jl's fm2, −2ℓ = 1751.9393 by ML"
+    import mixednb
+    m = mixednb.fit("reaction ~ 1 + days + (days|subj)", "sleepstudy")
+    assert m.objective() == pytest.approx(1751.9393444647, rel=1e-6)
+    assert str(m.formula) == "reaction ~ 1 + days + (1 + days | subj)"
+    m2 = mixednb.fit("reaction ~ 1 + days + (1|subj) + (days|subj)", "sleepstudy")   # MixedModels.jl: 1752.0033
+    assert m2.objective() == pytest.approx(1752.0033, rel=1e-6)
+    assert str(m2.formula) == "reaction ~ 1 + days + (1 | subj) + (days | subj)"

@@ -109,11 +109,13 @@ def test_interaction_grouping_and_nesting():
     assert len({(x, y) for x, y in zip(r.refs, samp.refs)}) == 30
 
 
-def test_levels_sorted_and_unused_dropped():
+def test_levels_order_and_unused_dropped():
     df = pd.DataFrame({"y": np.arange(6.0), "g": pd.Categorical(list("bbaZZb"), categories=["b", "q", "a", "Z"]),
                        "h": [3, 1, 2, 3, 1, 10]})
     mf = model_frame("y ~ 1 + g + (1|h)", df)
-    assert mf.coefnames == ["(Intercept)", "g: a", "g: b"]              # Z is the base: code-point order
+    assert mf.coefnames == ["(Intercept)", "g: a", "g: Z"]              # the Categorical's order: b is the base
+    mf = model_frame("y ~ 1 + g + (1|h)", df.assign(g=df.g.astype(str)))
+    assert mf.coefnames == ["(Intercept)", "g: a", "g: b"]              # plain strings: Z is the base, code-point order
     assert mf.reterms[0].levels == ["1", "2", "3", "10"]              # numbers sort numerically
     assert mf.reterms[0].refs.tolist() == [2, 0, 1, 2, 0, 3]
 
@@ -219,3 +221,124 @@ def test_lme4_reference_formulas():
         assert len(a.coefnames) == len(b.coefnames) == len(m["beta"]) and len(a.y) == m["nobs"], m["id"]
         np.testing.assert_allclose(a.X, b.X, rtol=1e-15)
         assert sorted({r.gname: len(r.levels) for r in a.reterms}.values()) == sorted(m["nlevels"].values())
+
+
+# ---- issue 10: any table in, the user's level order, rows lined up with the data ----
+
+import pyarrow as pa
+import mixednb
+from mixednb.modelframe import as_table, frame_column
+
+SLEEP_FM = "reaction ~ 1 + days + (1 + days | subj)"
+
+
+def _sleep_plain():
+    s = dataset("sleepstudy")
+    return s.assign(subj=s.subj.astype(str))
+
+
+def _same(a, b):
+    assert a.coefnames == b.coefnames and a.nrows_data == b.nrows_data
+    np.testing.assert_array_equal(a.y, b.y)
+    np.testing.assert_array_equal(a.X, b.X)
+    for r, s in zip(a.reterms, b.reterms, strict=True):
+        assert r.levels == s.levels and r.cnames == s.cnames
+        np.testing.assert_array_equal(r.refs, s.refs)
+
+
+@pytest.mark.parametrize("kind", ["table", "batch", "dict", "structured", "c_stream", "interchange"])
+def test_any_table_same_frame(kind):
+    s = _sleep_plain()
+    tbl = pa.Table.from_pandas(s, preserve_index=False)
+
+    class CStream:                       # only the Arrow PyCapsule interface
+        def __arrow_c_stream__(self, requested_schema=None): return tbl.__arrow_c_stream__(requested_schema)
+
+    class Interchange:                   # only the dataframe interchange protocol
+        def __dataframe__(self, *a, **k): return tbl.__dataframe__(*a, **k)
+
+    data = {"table": tbl, "batch": tbl.combine_chunks().to_batches()[0], "dict": {c: s[c].to_numpy() for c in s},
+            "structured": s.to_records(index=False), "c_stream": CStream(), "interchange": Interchange()}[kind]
+    _same(model_frame(SLEEP_FM, data), model_frame(SLEEP_FM, dataset("sleepstudy")))
+
+
+def test_polars_fit_same_as_pandas():
+    pl = pytest.importorskip("polars")
+    m = mixednb.fit(SLEEP_FM, pl.from_pandas(_sleep_plain()))
+    assert m.objective() == pytest.approx(1751.9393444647, rel=1e-6)          # lme4 / MixedModels.jl fm2
+    ref = mixednb.fit(SLEEP_FM, "sleepstudy")
+    assert m.coefnames == ref.coefnames == ["(Intercept)", "days"]
+    np.testing.assert_allclose(m.beta, ref.beta, rtol=1e-6)
+
+
+def test_pyarrow_fit_same_as_pandas():
+    m = mixednb.fit(SLEEP_FM, pa.Table.from_pandas(_sleep_plain(), preserve_index=False))
+    assert m.objective() == pytest.approx(1751.9393444647, rel=1e-6)
+
+
+def test_polars_enum_and_categorical_order():
+    pl = pytest.importorskip("polars")
+    df = pl.DataFrame({"y": [1.0, 2, 4, 3, 5, 9], "g": pl.Series(list("abcabc"), dtype=pl.Enum(["c", "a", "b"]))})
+    mf = model_frame("y ~ 1 + g + (1|g)", df)
+    assert mf.coefnames == ["(Intercept)", "g: a", "g: b"] and mf.reterms[0].levels == ["c", "a", "b"]
+    mf = model_frame("y ~ 1 + g + (1|g)", df.with_columns(pl.col("g").cast(pl.String)))
+    assert mf.coefnames == ["(Intercept)", "g: b", "g: c"] and mf.reterms[0].levels == ["a", "b", "c"]
+
+
+def test_arrow_dictionary_order():
+    t = pa.table({"y": [1.0, 2, 4, 3, 5, 9],
+                  "g": pa.DictionaryArray.from_arrays(pa.array([1, 2, 0, 1, 2, 0], pa.int8()), pa.array(["c", "a", "b"]))})
+    mf = model_frame("y ~ 1 + g + (1|g)", t)
+    assert mf.coefnames == ["(Intercept)", "g: a", "g: b"] and mf.reterms[0].levels == ["c", "a", "b"]
+
+
+def test_categorical_order_in_a_fit():
+    rng = np.random.default_rng(1)
+    g = np.repeat(["a", "b", "c"], 10)
+    df = pd.DataFrame({"y": rng.normal(size=30) + np.repeat([0.0, 1, 2], 10),
+                       "x": rng.normal(size=30), "g": pd.Categorical(g, categories=["c", "a", "b"])})
+    m = mixednb.fit("y ~ 1 + g + (1 + x|g)", df)
+    assert m.coefnames == ["(Intercept)", "g: a", "g: b"]                       # c is the reference level
+    assert m.raneftables()["g"]["g"].tolist() == ["c", "a", "b"]
+    m2 = mixednb.fit("y ~ 1 + g + (1 + x|g)", df.assign(g=g))                    # plain strings: sorted
+    assert m2.coefnames == ["(Intercept)", "g: b", "g: c"]
+    assert m2.raneftables()["g"]["g"].tolist() == ["a", "b", "c"]
+
+
+def test_unsupported_input_is_type_error():
+    with pytest.raises(TypeError, match="not a table; mixednb accepts a pandas DataFrame, a polars DataFrame"):
+        model_frame(SLEEP_FM, [[1, 2, 3]])
+    with pytest.raises(TypeError, match="NumPy array without column names"):
+        as_table(np.zeros((4, 3)))
+    with pytest.raises(TypeError, match="needs 1-D arrays"):
+        as_table({"a": np.zeros((2, 2))})
+    assert as_table("sleepstudy").shape == (180, 3)
+
+
+def test_rows_and_nrows_data():
+    s = dataset("sleepstudy").set_index(np.arange(500, 680))
+    s.loc[[500, 505, 679], "reaction"] = np.nan
+    mf = model_frame(SLEEP_FM, s)
+    assert mf.rows.dtype == np.int64 and mf.nrows_data == 180 and mf.nmissing == 3
+    assert mf.rows.tolist() == [i for i in range(180) if i not in (0, 5, 179)]
+    np.testing.assert_array_equal(mf.y, s["reaction"].to_numpy()[mf.rows])
+    mf0 = model_frame(SLEEP_FM, dataset("sleepstudy"))
+    assert mf0.rows.tolist() == list(range(180)) and mf0.nrows_data == 180 and mf0.nmissing == 0
+
+
+def test_frame_column_lines_up():
+    s = dataset("sleepstudy").assign(w=np.arange(180.0))
+    s.loc[[0, 7], "days"] = np.nan
+    mf = model_frame(SLEEP_FM, s)
+    expect = np.delete(np.arange(180.0), [0, 7])
+    np.testing.assert_array_equal(frame_column(mf, "w", "weights"), expect)
+    np.testing.assert_array_equal(frame_column(mf, np.arange(180.0), "weights"), expect)       # per data row
+    np.testing.assert_array_equal(frame_column(mf, expect, "weights"), expect)                 # per kept row
+    np.testing.assert_array_equal(frame_column(mf, pa.array(np.arange(180.0)), "offset"), expect)
+    with pytest.raises(ValueError, match="one value per data row"):
+        frame_column(mf, np.arange(10.0), "weights")
+    with pytest.raises(ValueError, match="missing or non-finite"):
+        frame_column(mf, s.w.where(s.w != 3), "weights")
+    pl = pytest.importorskip("polars")
+    mfp = model_frame(SLEEP_FM, pl.from_pandas(s.assign(subj=s.subj.astype(str))))
+    np.testing.assert_array_equal(frame_column(mfp, "w", "weights"), expect)
