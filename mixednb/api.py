@@ -59,5 +59,4 @@ def fit(formula,                 # e.g. "reaction ~ 1 + days + (1 + days | subj)
     if reml: raise ValueError(f"REML is defined for linear mixed models only; a {type(dist).__name__} GLMM is fitted by "
                               "maximum likelihood (Laplace, or adaptive quadrature with nagq > 1)")
     if sigma is not None: raise ValueError(f"a {type(dist).__name__} GLMM has no residual σ to fix (its dispersion is 1)")
-    if type(dist) is Binomial and weights is None: dist = Bernoulli(dist.link)
     return GeneralizedLinearMixedModel(formula, data, dist, contrasts, weights, offset).fit(fast=fast, nagq=nagq, verbose=verbose, **opts)

@@ -221,14 +221,6 @@ def pca(self:MixedModel, corr:bool=True)->dict:
         out[r.gname] = PCA(r.gname, list(r.cnames), λ @ λ.T, s, U)
     return out
 
-# %% ../nbs/09_extractors.ipynb #a27177ac
-@patch
-def issingular(self:MixedModel, atol:float=0.0, rtol:float=math.sqrt(np.finfo(float).eps))->bool:
-    "Is some θᵢ at its (finite) lower bound, within atol + rtol·max(|θᵢ|, |lbᵢ|)?"
-    θ, lb = np.asarray(self.theta, float), self.lowerbd
-    fin = np.isfinite(lb)
-    return bool(np.any(np.abs(θ[fin] - lb[fin]) <= atol + rtol * np.maximum(np.abs(θ[fin]), np.abs(lb[fin]))))
-
 # %% ../nbs/09_extractors.ipynb #46a99880
 @patch
 def response(self:MixedModel)->np.ndarray:

@@ -18,7 +18,7 @@ from .families import (Distribution, Bernoulli, check_response, glm_fit, glm_upd
 from .lmm import MixedModel, LinearMixedModel, pls_solve, split_modes
 from .linalg import lsolve
 from .modelframe import model_frame, frame_column
-from .fitting import OptSummary, minimize, rectify, zero_snap, set_options
+from .fitting import OptSummary, minimize, rectify, zero_snap, set_options, warn_singular
 from .gausshermite import ghnorm
 
 # %% ../nbs/12_glmm.ipynb #8682f670
@@ -78,11 +78,15 @@ def _setup(self:GeneralizedLinearMixedModel, y, X, coefnames, specs, family, wei
     "Check the response, build the working LMM, fit the GLM start and lay out ZΛ's nonzeros"
     self.family, self.y, self.wt = check_response(family, y, weights)
     n = len(self.y)
+    if np.ptp(self.y) == 0 and self.y[0] in (0.0, 1.0):
+        raise ValueError(f"the response {yname!r} is {self.y[0]:g} in every row: there is nothing for a "
+                         f"{type(self.family).__name__} model to fit")
     self.offset = np.zeros(n) if offset is None else np.ascontiguousarray(offset, dtype=float)
     if self.offset.shape != (n,) or not np.all(np.isfinite(self.offset)):
         raise ValueError(f"offset must be {n} finite values")
     self.formula, self.yname = formula, yname
-    self.LMM = LinearMixedModel.from_parts(self.y, X, specs, coefnames, weights=np.ones(n), formula=formula, yname=yname)
+    self.LMM = LinearMixedModel.from_parts(self.y, X, specs, coefnames, weights=np.ones(n), formula=formula, yname=yname,
+                                           residual=False)
     self._X = np.ascontiguousarray(self.LMM.feterm.fullrankx)
     self.glm = glm_fit(self._X, self.y, self.family, self.wt, self.offset)
     offs = np.cumsum([0] + [r.nranef for r in self.reterms])
@@ -384,15 +388,18 @@ def _finish(self:GeneralizedLinearMixedModel, fast, nagq, xmin, code):
     os_.final = np.array(self.theta if fast else np.r_[self._beta, self.theta])
     os_.feval, os_.returnvalue = len(os_.fitlog), code
     if self._nonconverged:
-        warnings.warn(f"PIRLS did not converge in {self._nonconverged} of {os_.feval} evaluations: the deviance is approximate there")
+        warnings.warn(f"PIRLS did not converge in {self._nonconverged} of its runs during the fit: the deviance is approximate there")
     _check_separation(self)
+    warn_singular(self)
 
 def _check_separation(m):
-    "Warn when fitted probabilities are numerically 0 or 1"
-    if m.family.code in (0, 1):
-        if np.any(m.mu < 1e-10) or np.any(m.mu > 1 - 1e-10):
-            warnings.warn("fitted probabilities numerically 0 or 1 occurred: the data may be (quasi-)perfectly "
-                          "separated, and some fixed effects are then not estimable (infinite)")
+    "Warn once when a fixed effect is not finite: |β̂/SE| huge because the fitted probabilities reach 0 or 1 (separation)"
+    if m.family.code not in (0, 1) or not (np.any(m.mu < 1e-8) or np.any(m.mu > 1 - 1e-8)): return
+    with np.errstate(all="ignore"): se = np.sqrt(np.diag(m.vcov()))
+    bad = [n for n, b, s in zip(m.coefnames, m.coef, se) if np.isfinite(b) and b != 0 and (not np.isfinite(s) or abs(b) > 20 or s > 10 * max(abs(b), 1))]
+    if bad:
+        warnings.warn(f"the data are (quasi-)completely separated by {', '.join(bad)}: fitted probabilities reach 0 or 1 "
+                      "and these fixed effects are not finite (their estimates and standard errors are meaningless)")
 
 # %% ../nbs/12_glmm.ipynb #056d2d45
 @patch

@@ -109,20 +109,33 @@ class LinearMixedModel(MixedModel):
                     mf.formula, mf.yname)
 
     @classmethod
-    def from_parts(cls, y, X, specs, coefnames=None, weights=None, reml=False, sigma=None, formula=None, yname="y"):
+    def from_parts(cls, y, X, specs, coefnames=None, weights=None, reml=False, sigma=None, formula=None, yname="y",
+                   residual:bool=True):  # a residual term? False for a GLMM's working LMM (a level per row is allowed)
         "Build from a response, a fixed-effects matrix and ReTermSpec-like random-effects terms"
         m = cls.__new__(cls)
         X = np.atleast_2d(np.asarray(X, dtype=float).T).T
         coefnames = coefnames or [f"x{i}" for i in range(X.shape[1])]
-        m._setup(np.asarray(y, dtype=float), X, coefnames, specs, weights, reml, sigma, formula, yname)
+        m._setup(np.asarray(y, dtype=float), X, coefnames, specs, weights, reml, sigma, formula, yname, residual)
         return m
 
 # %% ../nbs/07_lmm.ipynb #da0881b3
 def _check_finite(name, a):
     if not np.all(np.isfinite(a)): raise ValueError(f"{name} contains non-finite values (NaN or Inf)")
 
+def _check_levels(s, n:int, residual:bool):
+    "A grouping factor needs two levels; with a residual, fewer levels than rows (and a warning when a term has as many correlated random effects as rows)"
+    nl, S = len(s.levels), s.z.shape[1]
+    if nl < 2: raise ValueError(f"grouping factor {s.gname!r} has only one level: its random effects "
+                                "cannot be separated from the fixed effects")
+    if not residual: return
+    if nl >= n: raise ValueError(f"grouping factor {s.gname!r} has as many levels ({nl}) as observations ({n}): "
+                                 "its random effects are confounded with the residual")
+    q = nl * (1 if getattr(s, "zerocorr", False) else S)
+    if q >= n: warnings.warn(f"the term for {s.gname!r} has {q} random effects ({nl} levels × {S} correlated columns) "
+                             f"for {n} observations: its parameters and the residual variance are probably not identifiable")
+
 @patch
-def _setup(self:LinearMixedModel, y, X, coefnames, specs, weights, reml, sigma, formula, yname):
+def _setup(self:LinearMixedModel, y, X, coefnames, specs, weights, reml, sigma, formula, yname, residual=True):
     "Check the input, sort and amalgamate the terms, pivot X, fill A and allocate L"
     n = len(y)
     _check_finite("the response y", y); _check_finite("the fixed-effects model matrix X", X)
@@ -137,11 +150,7 @@ def _setup(self:LinearMixedModel, y, X, coefnames, specs, weights, reml, sigma, 
     if len(specs) == 0: raise ValueError("a mixed model needs at least one random-effects term `(… | g)`")
     for s in specs:
         _check_finite(f"the random-effects columns of {s.gname!r}", s.z)
-        nl = len(s.levels)
-        if nl < 2: raise ValueError(f"grouping factor {s.gname!r} has only one level: its random effects "
-                                    "cannot be separated from the fixed effects")
-        if nl >= n: raise ValueError(f"grouping factor {s.gname!r} has as many levels ({nl}) as observations ({n}): "
-                                     "its random effects are confounded with the residual")
+        _check_levels(s, n, residual)
     self.formula, self.yname, self.reml, self.sigma_fixed = formula, yname, bool(reml), sigma
     self.y, self.weights = np.ascontiguousarray(y, dtype=float), weights
     self.reterms = _sort_reterms(specs)

@@ -321,3 +321,12 @@ def test_nonpositive_definite_start_recovers():
         m = fit("y ~ 1 + (1 + x | g)", d)
     assert m.optsum.initial[0] < 1 and np.isfinite(m.objective())
     assert m.objective() <= m.optsum.finitial
+
+
+def test_more_random_effects_than_observations():
+    "lme4's check.nobs.vs.nRE as a warning (MixedModels.jl's documentation fits such a model): 18 × 10 = 180 for 180 observations"
+    d = mixednb.dataset("sleepstudy").assign(dayf=lambda d: d["days"].astype(str))
+    with pytest.warns(UserWarning, match="has 180 random effects .* for 180 observations"):
+        fit("reaction ~ 1 + (1 + dayf|subj)", d)
+    m = fit("reaction ~ 1 + days + zerocorr(1 + days|subj)", "sleepstudy", contrasts={"days": DummyCoding()})
+    assert m.objective() == pytest.approx(1765.8276, rel=1e-6)   # zerocorr: 18 per column, as MixedModels.jl fits it
