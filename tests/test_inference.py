@@ -1,0 +1,140 @@
+"Inference (chapter 15): nesting checks, simulation and bootstrap bookkeeping beyond the notebook's reference tests"
+import copy, json, warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import mixednb as mn
+from mixednb.inference import (likelihoodratiotest, parametricbootstrap, load, param_rows, param_values,
+                               shortestcovint, _xspan_nested)
+from refs import SHARED, load_json
+
+REF = load_json(SHARED / "reference" / "lme4_inference.json")
+MODELS = {m["id"]: m for m in REF["models"]}
+
+
+@pytest.fixture(scope="module")
+def ss():
+    return mn.fit("reaction ~ 1 + days + (1 + days|subj)", "sleepstudy")
+
+
+@pytest.fixture(scope="module")
+def ss_int():
+    return mn.fit("reaction ~ 1 + days + (1|subj)", "sleepstudy")
+
+
+def test_lrt_order_free_and_frame(ss, ss_int):
+    a, b = likelihoodratiotest(ss, ss_int), likelihoodratiotest(ss_int, ss)
+    pd.testing.assert_frame_equal(a.frame, b.frame)
+    assert list(a.frame.columns) == ["model", "dof", "deviance", "AIC", "BIC", "chisq", "ddof", "p"]
+    ref = next(t for t in MODELS["sleepstudy_intercept_ML"]["lrt"] if t["id"] == "vs_slope")["rows"]
+    np.testing.assert_allclose(a.frame["chisq"][1], ref[1]["Chisq"], rtol=1e-6)
+    np.testing.assert_allclose(a.pvalues[0], ref[1]["p_value"], rtol=1e-6)
+    np.testing.assert_allclose(a.frame["AIC"], [r["AIC"] for r in ref], rtol=1e-8)
+    np.testing.assert_allclose(a.frame["BIC"], [r["BIC"] for r in ref], rtol=1e-8)
+    assert "P(>χ²)" in repr(a) and "<table" in a._repr_html_()
+
+
+def test_lrt_penicillin_drop_plate():
+    full = mn.fit("diameter ~ 1 + (1|plate) + (1|sample)", "penicillin")
+    lrt = likelihoodratiotest(mn.fit("diameter ~ 1 + (1|sample)", "penicillin"), full)
+    ref = next(t for t in MODELS["penicillin_ML"]["lrt"] if t["id"] == "drop_plate")["rows"][1]
+    np.testing.assert_allclose(lrt.frame["chisq"][1], ref["Chisq"], rtol=1e-6)
+    np.testing.assert_allclose(lrt.pvalues[0], ref["p_value"], rtol=1e-5)
+
+
+def test_lrt_refuses_non_nested_fixed_effects():
+    df = mn.dataset("sleepstudy").copy()
+    df["d2"] = df["days"] ** 2
+    m1 = mn.fit("reaction ~ 1 + days + (1|subj)", df)
+    m2 = mn.fit("reaction ~ 1 + d2 + (1 + days|subj)", df)
+    with pytest.raises(ValueError, match="not in the span"):
+        likelihoodratiotest(m1, m2)
+
+
+def test_lrt_refuses_lmm_vs_glmm():
+    df = mn.dataset("sleepstudy").copy()
+    df["hi"] = (df["reaction"] > df["reaction"].median()).astype(float)
+    lmm = mn.fit("hi ~ 1 + (1|subj)", df)
+    glmm = mn.fit("hi ~ 1 + days + (1|subj)", df, family="bernoulli")
+    with pytest.raises(ValueError, match="different kinds"):
+        likelihoodratiotest(lmm, glmm)
+
+
+def test_lrt_reml_refit_true_matches_lme4():
+    m_full = mn.fit("reaction ~ 1 + days + (1 + days|subj)", "sleepstudy", reml=True)
+    m_int = mn.fit("reaction ~ 1 + days + (1|subj)", "sleepstudy", reml=True)
+    with pytest.warns(UserWarning, match="refitting"):
+        lrt = likelihoodratiotest(m_full, m_int, refit=True)
+    assert not lrt.reml and m_full.reml and m_int.reml
+    ref = [r for t in MODELS["sleepstudy_REML"]["lrt"] if t["id"] == "re_structure" for r in t["rows"]]
+    ref = [ref[0], ref[2]]
+    np.testing.assert_allclose(lrt.frame["deviance"], [r["deviance"] for r in ref], rtol=1e-6)
+
+
+def test_param_rows_crossed_and_zerocorr():
+    zc = mn.fit("reaction ~ 1 + days + zerocorr(1 + days|subj)", "sleepstudy")
+    assert [k for k, _, _ in param_rows(zc)] == ["sd", "sd", "sigma", "beta", "beta"]
+    pen = mn.fit("diameter ~ 1 + (1|plate) + (1|sample)", "penicillin")
+    ref = MODELS["penicillin_ML"]["confint"]["parameters"]
+    assert [(k, g if k != "sigma" else None) for k, g, _ in param_rows(pen)] == [(p["kind"], p.get("group")) for p in ref]
+    np.testing.assert_allclose(param_values(pen), [p["estimate"] for p in ref], rtol=1e-4)
+
+
+def test_glmm_wald_loose_verbagg_free():
+    "The GLMM Wald intervals use the working-factor vcov: close to lme4's Hessian-based ones"
+    m = mn.fit("use ~ 1 + age + I(age^2) + urban + livch + (1|dist)", "contra", family="bernoulli")
+    ci = m.confint(level=0.9)
+    b = ci[ci.kind == "beta"]
+    z = (b.upper - b.lower) / (2 * m.stderror())
+    np.testing.assert_allclose(z, 1.6448536269514722, rtol=1e-12)
+
+
+def test_bootstrap_seed_and_distinct(ss_int):
+    a = parametricbootstrap(ss_int, 5, seed=7, progress=False)
+    b = parametricbootstrap(ss_int, 5, seed=7, progress=False)
+    c = parametricbootstrap(ss_int, 5, seed=8, progress=False)
+    np.testing.assert_array_equal(a.values, b.values)
+    assert not np.array_equal(a.values, c.values)
+    assert a.frame["group"][a.frame.kind == "beta"].isna().all()
+
+
+def test_bootstrap_roundtrip(tmp_path, ss_int):
+    a = parametricbootstrap(ss_int, 4, seed=1, progress=False)
+    a.save(tmp_path / "b.arrow")
+    b = load(tmp_path / "b.arrow")
+    np.testing.assert_array_equal(a.values, b.values)
+    pd.testing.assert_frame_equal(a.frame, b.frame)
+
+
+def test_simulate_poisson_and_binomial():
+    rng = np.random.default_rng(0)
+    g = mn.fit("y ~ 1 + (1|g)", pd.DataFrame({"y": rng.poisson(3, 200), "g": np.repeat(list("abcdefghij"), 20)}),
+               family="poisson")
+    ys = np.array([g.simulate_response(rng) for _ in range(500)])
+    assert np.all(ys == np.round(ys)) and abs(ys.mean() / np.exp(g.beta[0] + g.theta[0] ** 2 / 2) - 1) < 0.05
+    cbpp = mn.dataset("cbpp").copy()
+    cbpp["prop"] = cbpp["incidence"] / cbpp["size"]
+    gb = mn.fit("prop ~ 1 + period + (1|herd)", cbpp, family="binomial", weights="size")
+    y = gb.simulate_response(rng)
+    k = y * gb.wt
+    np.testing.assert_allclose(k, np.round(k), atol=1e-9)
+    assert np.all((y >= 0) & (y <= 1))
+    bs = parametricbootstrap(gb, 3, seed=2, progress=False)
+    assert np.isfinite(bs.values).all()
+
+
+def test_shortestcovint_edges():
+    assert np.isnan(shortestcovint(np.array([np.nan, np.nan]))[0])
+    v = np.arange(100.0)
+    lo, hi = shortestcovint(v, 0.9)
+    assert hi - lo == 89
+    with pytest.raises(ValueError):
+        shortestcovint(v, 1.0)
+
+
+def test_xspan():
+    X = np.column_stack([np.ones(10), np.arange(10.0)])
+    assert _xspan_nested(X[:, :1], X) and not _xspan_nested(X, X[:, :1])
+    assert _xspan_nested(X @ np.array([[1, 2], [3, 4.0]]), X)
