@@ -18,3 +18,4 @@ from .families import (Bernoulli, Binomial, Poisson, LogitLink, ProbitLink, Clog
 from .gausshermite import ghnorm
 from .glmm import GeneralizedLinearMixedModel
 from .api import fit
+from .predict import cooksdistance, newdata_design, restoreoptsum
