@@ -19,3 +19,4 @@ from .gausshermite import ghnorm
 from .glmm import GeneralizedLinearMixedModel
 from .api import fit
 from .inference import likelihoodratiotest, LikelihoodRatioTest, parametricbootstrap, BootstrapResult, shortestcovint
+from .predict import cooksdistance, newdata_design, restoreoptsum

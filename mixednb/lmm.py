@@ -378,7 +378,13 @@ def fitted(self:LinearMixedModel):
     return f
 
 @patch
-def residuals(self:LinearMixedModel): "y − fitted"; return self.y - self.fitted()
+def residuals(self:LinearMixedModel, type:str="response"):
+    "Residuals: 'response' y − ŷ (default), 'pearson' (response·√w, w the prior weights) or 'scaled' (response/σ̂)"
+    r = self.y - self.fitted()
+    if type == "response": return r
+    if type == "pearson": return r * np.sqrt(self._w)
+    if type == "scaled": return r / self.sdest()
+    raise ValueError(f"unknown residual type {type!r}: use 'response', 'pearson' or 'scaled'")
 
 @patch
 def leverage(self:MixedModel, chunk:int=2048):
