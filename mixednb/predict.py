@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from fastcore.basics import patch
+from scipy.stats import norm
 
 from .lmm import MixedModel, LinearMixedModel, dense_parts
 from .gausshermite import ghnorm
@@ -177,7 +178,6 @@ def predict(self:MixedModel,
     v, extra = _pred_var(self, X, terms, use)
     s2 = self.dispersion(sqr=True)
     var = s2 * v + (s2 * (1 + extra) if interval == "prediction" else 0.0)
-    from scipy.stats import norm
     q = norm.ppf((1 + level) / 2) * np.sqrt(var)
     lo, hi = np.full(N, np.nan), np.full(N, np.nan)
     ok = np.isfinite(eta)
