@@ -83,12 +83,13 @@ def fitlog(self:MixedModel):
 @patch(as_prop=True)
 def isfitted(self:MixedModel): "Has the model been fitted?"; return self.optsum.feval > 0
 
+_RECORD = ("fitlog", "feval", "fmin", "final", "finitial", "returnvalue")   # results of a fit, not settings
+
 def set_options(os_:OptSummary, opts:dict):
     "Set `OptSummary` fields from keyword options; an unknown name is a TypeError that lists the known ones"
+    settings = [f for f in OptSummary.__dataclass_fields__ if f not in _RECORD]
     for k, v in opts.items():
-        if k not in OptSummary.__dataclass_fields__ or k in ("fitlog", "feval", "fmin", "final", "finitial", "returnvalue"):
-            known = [f for f in OptSummary.__dataclass_fields__ if f not in ("fitlog", "feval", "fmin", "final", "finitial", "returnvalue")]
-            raise TypeError(f"unknown fit option {k!r}: the settings are {', '.join(known)}")
+        if k not in settings: raise TypeError(f"unknown fit option {k!r}: the settings are {', '.join(settings)}")
         setattr(os_, k, v)
 
 # %% ../nbs/08_fitting.ipynb #a7003d8c

@@ -89,7 +89,7 @@ def _setup(self:GeneralizedLinearMixedModel, y, X, coefnames, specs, family, wei
                                            residual=False)
     self._X = np.ascontiguousarray(self.LMM.feterm.fullrankx)
     self.glm = glm_fit(self._X, self.y, self.family, self.wt, self.offset)
-    offs = np.cumsum([0] + [r.nranef for r in self.reterms])
+    self._offs = offs = np.cumsum([0] + [r.nranef for r in self.reterms])   # where each term's modes start in u
     self.cols = np.ascontiguousarray(np.column_stack(
         [o + r.refs[:, None] * r.S + np.arange(r.S) for o, r in zip(offs, self.reterms)]), dtype=np.int32)
     self.zl, self._u, self._beta = np.empty(self.cols.shape), np.zeros(int(offs[-1])), self.glm.beta.copy()
@@ -379,7 +379,7 @@ def _finish(self:GeneralizedLinearMixedModel, fast, nagq, xmin, code):
     "Install the optimum, rectify (flipping the matching modes), zero-snap, and record the result in the `OptSummary`"
     os_, g = self.optsum, self._objective(fast, nagq)
     g(xmin)
-    flips, offs = rectify(self), np.cumsum([0] + [r.nranef for r in self.reterms])
+    flips, offs = rectify(self), self._offs
     for j, c in flips: self._u[offs[j] + c:offs[j + 1]:self.reterms[j].S] *= -1
     self.set_theta(self.theta)
     if flips: self.LMM.update_L(); self._at = None       # same ZΛu and weights: only L's signs change

@@ -170,32 +170,47 @@ def confint(self:MixedModel,
     return _interval_frame(self, lo, hi)
 
 # %% ../nbs/15_inference.ipynb #c5a97157
-def _zlu(m:MixedModel, rng)->np.ndarray:
-    "ZΛu* for standard normal u*, one S × ℓ draw per term"
-    out = np.zeros(m.nobs)
+def _lambda_at(r, theta)->np.ndarray:
+    "Term r's λ with its free entries set to `theta`"
+    lam = np.zeros(r.S * r.S); lam[r.inds] = theta
+    return lam.reshape(r.S, r.S)
+
+def _draw_eta(m, rng, n, beta, theta, scale=1.0)->np.ndarray:
+    "n × nobs linear predictors o + Xβ + scale·Σⱼ Zⱼ Λⱼ uⱼ with fresh u ~ N(0, I)"
+    eta = np.tile(m.feterm.fullrankx @ beta + (m.offset if isinstance(m, GeneralizedLinearMixedModel) else 0.0), (n, 1))
+    o = 0
     for r in m.reterms:
-        b = r.lambda_ @ rng.standard_normal((r.S, r.nlevels))
-        out += np.einsum("ns,sn->n", r.z, b[:, r.refs])
-    return out
+        lam = _lambda_at(r, theta[o:o + r.ntheta]); o += r.ntheta
+        b = rng.standard_normal((n, r.nlevels, r.S)) @ (scale * lam.T)   # rows bₗ = scale·λuₗ
+        eta += np.einsum("is,kis->ki", r.z, b[:, r.refs])
+    return eta
 
 # %% ../nbs/15_inference.ipynb #d1992997
 @patch
-def simulate_response(self:LinearMixedModel, rng)->np.ndarray:
-    "y* = Xβ̂ + σ̂(ZΛu* + ε*/√w): a response simulated from the fitted LMM"
-    e = rng.standard_normal(self.nobs) / np.sqrt(self._w)
-    return self.feterm.fullrankx @ self.beta + self.sigma * (_zlu(self, rng) + e)
-
-@patch
-def simulate_response(self:GeneralizedLinearMixedModel, rng)->np.ndarray:
-    "y* drawn from the family at μ* = g⁻¹(o + Xβ̂ + ZΛu*): Bernoulli, Binomial (a proportion of `wt` trials) or Poisson"
-    mu = self.family.link.linkinv(self.offset + self._X @ self.beta + _zlu(self, rng))
-    name = type(self.family).__name__
-    if name == "Bernoulli": return (rng.random(self.nobs) < mu).astype(float)
-    if name == "Binomial":
-        k = np.rint(self.wt).astype(np.int64)
-        return rng.binomial(k, mu) / self.wt
-    if name == "Poisson": return rng.poisson(mu).astype(float)
-    raise NotImplementedError(f"simulation from a {name} GLMM")
+def simulate(self:MixedModel,
+             n:int=1,             # number of simulated response vectors
+             seed=None,           # seed (or Generator) for numpy.random.default_rng
+             beta=None,           # fixed effects for the kept columns (default β̂)
+             sigma:float=None,    # LMM: residual standard deviation (default σ̂)
+             theta=None,          # relative covariance parameters (default θ̂)
+            )->np.ndarray:
+    "Responses drawn from the model at its estimates (or the given parameters): shape (n, nobs), or (nobs,) for n = 1"
+    rng = np.random.default_rng(seed)
+    beta = self.beta if beta is None else np.asarray(beta, float)
+    theta = self.theta if theta is None else np.asarray(theta, float)
+    if beta.shape != (self.feterm.rank,): raise ValueError(f"beta must have {self.feterm.rank} values (the kept columns)")
+    if theta.shape != self.theta.shape: raise ValueError(f"theta must have {len(self.theta)} values")
+    glmm = isinstance(self, GeneralizedLinearMixedModel)
+    s = 1.0 if glmm else (self.sigma if sigma is None else float(sigma))
+    eta = _draw_eta(self, rng, n, beta, theta, s)
+    if not glmm: y = eta + s * rng.standard_normal(eta.shape) / np.sqrt(self._w)
+    else:
+        mu, code = self.family.link.linkinv(eta), self.family.code
+        if code == 0: y = (rng.random(mu.shape) < mu).astype(float)
+        elif code == 1: y = rng.binomial(np.rint(self.wt).astype(np.int64), mu) / self.wt
+        elif code == 2: y = rng.poisson(mu).astype(float)
+        else: raise NotImplementedError(f"simulate for {type(self.family).__name__}")
+    return y[0] if n == 1 else y
 
 # %% ../nbs/15_inference.ipynb #14db8c06
 @dataclass(eq=False)
@@ -232,7 +247,7 @@ def parametricbootstrap(m:MixedModel,          # a fitted LMM or GLMM
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")        # singular or non-converged replicates are part of the distribution
         for i in tqdm(range(int(n)), disable=not progress, desc="bootstrap"):
-            work.refit(m.simulate_response(rng))
+            work.refit(m.simulate(seed=rng))
             vals[i] = param_values(work)
     return BootstrapResult(vals, params, est, seed)
 

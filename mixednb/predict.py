@@ -195,49 +195,6 @@ def _dense_pred(m, re=True):
     eta = a @ np.r_[np.concatenate([u.T.ravel() for u in m.u]), m.beta] + (m.offset if hasattr(m, "offset") else 0)
     return eta, m.dispersion(sqr=True) * np.einsum("ij,ji->i", a, np.linalg.solve(M, a.T))
 
-# %% ../nbs/16_predict.ipynb #b00d65bc
-def _lambda_at(r, theta)->np.ndarray:
-    "Term r's λ with its free entries set to `theta`"
-    lam = np.zeros(r.S * r.S); lam[r.inds] = theta
-    return lam.reshape(r.S, r.S)
-
-def _draw_eta(m, rng, n, beta, theta, scale=1.0)->np.ndarray:
-    "n × nobs linear predictors o + Xβ + scale·Σⱼ Zⱼ Λⱼ uⱼ with fresh u ~ N(0, I)"
-    eta = np.tile(m.feterm.fullrankx @ beta + (m.offset if hasattr(m, "offset") else 0.0), (n, 1))
-    o = 0
-    for r in m.reterms:
-        lam = _lambda_at(r, theta[o:o + r.ntheta]); o += r.ntheta
-        b = rng.standard_normal((n, r.nlevels, r.S)) @ (scale * lam.T)   # rows bₗ = scale·λuₗ
-        eta += np.einsum("is,kis->ki", r.z, b[:, r.refs])
-    return eta
-
-# %% ../nbs/16_predict.ipynb #9253e263
-@patch
-def simulate(self:MixedModel,
-             n:int=1,             # number of simulated response vectors
-             seed=None,           # seed (or Generator) for numpy.random.default_rng
-             beta=None,           # fixed effects for the kept columns (default β̂)
-             sigma:float=None,    # LMM: residual standard deviation (default σ̂)
-             theta=None,          # relative covariance parameters (default θ̂)
-            )->np.ndarray:
-    "Responses drawn from the model at its estimates (or the given parameters): shape (n, nobs), or (nobs,) for n = 1"
-    rng = np.random.default_rng(seed)
-    beta = self.beta if beta is None else np.asarray(beta, float)
-    theta = self.theta if theta is None else np.asarray(theta, float)
-    if beta.shape != (self.feterm.rank,): raise ValueError(f"beta must have {self.feterm.rank} values (the kept columns)")
-    if theta.shape != self.theta.shape: raise ValueError(f"theta must have {len(self.theta)} values")
-    glmm = hasattr(self, "family")
-    s = 1.0 if glmm else (self.sigma if sigma is None else float(sigma))
-    eta = _draw_eta(self, rng, n, beta, theta, s)
-    if not glmm: y = eta + s * rng.standard_normal(eta.shape)
-    else:
-        mu, code = self.family.link.linkinv(eta), self.family.code
-        if code == 0: y = (rng.random(mu.shape) < mu).astype(float)
-        elif code == 1: y = rng.binomial(self.wt.astype(np.int64), mu) / self.wt
-        elif code == 2: y = rng.poisson(mu).astype(float)
-        else: raise NotImplementedError(f"simulate for {type(self.family).__name__}")
-    return y[0] if n == 1 else y
-
 # %% ../nbs/16_predict.ipynb #5368f46e
 def _glmm_moments(m, nagq:int=41)->tuple:
     "Marginal E[yᵢ] and Var[yᵢ] of a Bernoulli or Poisson GLMM by Gauss–Hermite quadrature over the random effects"

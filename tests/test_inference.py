@@ -112,12 +112,12 @@ def test_simulate_poisson_and_binomial():
     rng = np.random.default_rng(0)
     g = mn.fit("y ~ 1 + (1|g)", pd.DataFrame({"y": rng.poisson(3, 200), "g": np.repeat(list("abcdefghij"), 20)}),
                family="poisson")
-    ys = np.array([g.simulate_response(rng) for _ in range(500)])
+    ys = g.simulate(500, seed=rng)
     assert np.all(ys == np.round(ys)) and abs(ys.mean() / np.exp(g.beta[0] + g.theta[0] ** 2 / 2) - 1) < 0.05
     cbpp = mn.dataset("cbpp").copy()
     cbpp["prop"] = cbpp["incidence"] / cbpp["size"]
     gb = mn.fit("prop ~ 1 + period + (1|herd)", cbpp, family="binomial", weights="size")
-    y = gb.simulate_response(rng)
+    y = gb.simulate(seed=rng)
     k = y * gb.wt
     np.testing.assert_allclose(k, np.round(k), atol=1e-9)
     assert np.all((y >= 0) & (y <= 1))
