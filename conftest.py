@@ -1,4 +1,4 @@
-"""pytest runs every notebook in `nbs/` through nbdev's own runner, one test item per notebook.
+"""pytest runs every notebook in `nbs/` and in `nbs/guide/` (the user's guide) through nbdev's own runner, one test item per notebook.
 
 Each notebook runs in a fresh Python process, as `nbdev-test` runs them: a chapter that re-defines
 exported classes and `@patch`es (as every chapter does when its cells run) cannot leak into the next.
@@ -21,8 +21,13 @@ sys.exit(0 if ok else 1)
 """
 
 
+def _is_notebook_dir(d: Path) -> bool:
+    "`nbs/` (the chapters) or `nbs/guide/` (the user's guide)"
+    return d.name == "nbs" or (d.name == "guide" and d.parent.name == "nbs")
+
+
 def pytest_collect_file(parent, file_path: Path):
-    if file_path.suffix == ".ipynb" and file_path.parent.name == "nbs" and not file_path.name.startswith("_"):
+    if file_path.suffix == ".ipynb" and _is_notebook_dir(file_path.parent) and not file_path.name.startswith("_"):
         return NotebookFile.from_parent(parent, path=file_path)
 
 
