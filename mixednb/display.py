@@ -1,4 +1,4 @@
-"""The spec's text summary, variance-components and coefficient tables, and Markdown/HTML/LaTeX reprs
+"""The text summary, variance-components and coefficient tables of MixedModels.jl, and Markdown/HTML/LaTeX reprs
 
 Docs: https://mixednb.github.io/mixednb/display.html.md"""
 
