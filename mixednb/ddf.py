@@ -7,7 +7,7 @@ Docs: https://mixednb.github.io/mixednb/ddf.html.md"""
 # %% auto #0
 __all__ = ['KR_MAXN', 'varpar', 'deviance_at', 'vcov_at', 'fd_hessian', 'fd_jacobian', 'richardson', 'satterthwaite_parts',
            'satterthwaite_df', 'satterthwaite_table', 'kr_components', 'kr_parts', 'kr_test', 'kenward_roger_table',
-           'fe_term_columns', 'satterthwaite_F']
+           'fe_term_columns', 'type3_contrasts', 'satterthwaite_F']
 
 # %% ../nbs/15b_ddf.ipynb #154b66bf
 import math, warnings
@@ -214,21 +214,34 @@ def fe_term_columns(m:MixedModel)->dict:
     return out
 
 # %% ../nbs/15b_ddf.ipynb #718b56ad
-def _warn_marginal(m, cols:dict):
-    "Warn for each term inside an interaction with a factor that has 0/1 (dummy) columns"
-    keys = {t: _factor_keys(t) for t in m.formula.fixed}
-    X, names = m.X, m.coefnames
-    def dummy(k):
-        own = [j for j, nm in enumerate(names) if " & " not in nm and nm.startswith(k + ": ")]
-        return any(nm.startswith(k + ": ") for nm in names) and (not own or np.isin(X[:, own], (0, 1)).all())
-    for t, kt in keys.items():
-        for u, ku in keys.items():
-            extra = set(ku) - set(kt)
-            if set(kt) < set(ku) and any(dummy(k) for k in extra):
-                warnings.warn(f"term {t} is in the interaction {u}: its type III test here is its effect at the reference "
-                              f"level of {', '.join(sorted(extra))} (DummyCoding); lmerTest tests it averaged over the levels. "
-                              "Fit with EffectsCoding() contrasts for that hypothesis")
-                break
+def _level_means(m, key:str):
+    "{column name: mean over the levels} of categorical factor `key`'s own columns, None if it has none"
+    own = [j for j, nm in enumerate(m.coefnames) if " & " not in nm and nm.startswith(key + ": ")]
+    if not own: return None
+    return dict(zip([m.coefnames[j] for j in own], np.unique(m.X[:, own], axis=0).mean(axis=0)))
+
+def type3_contrasts(m:MixedModel)->dict:
+    "{term: L}, L with a row per column of the term over all of `coefnames`: the term averaged over the levels of the factors it interacts with"
+    cols, names = fe_term_columns(m), m.coefnames
+    keys = {str(t): _factor_keys(t) for t in m.formula.fixed}
+    categorical = {k for nm in names for piece in nm.split(" & ") for k in [piece.split(": ", 1)[0]] if ": " in piece}
+    out = {}
+    for t, cs in cols.items():
+        L = np.eye(len(names))[cs]
+        for u, cu in cols.items():
+            extra = [k for k in keys[u] if k not in keys[t]]
+            if not (set(keys[t]) < set(keys[u])) or not all(k in categorical for k in extra): continue
+            means = {k: _level_means(m, k) for k in extra}
+            if any(v is None for v in means.values()):
+                warnings.warn(f"type III test of {t}: a factor of {u} has no columns of its own, so {t} is tested "
+                              "at the levels coded 0, not averaged over them"); continue
+            for j in cu:
+                pieces = dict(zip(keys[u], names[j].split(" & ")))
+                own = " & ".join(pieces[k] for k in keys[t])
+                row = [i for i, c in enumerate(cs) if names[c] == own]
+                if row: L[row[0], j] = np.prod([means[k][pieces[k]] for k in extra])
+        out[t] = L
+    return out
 
 # %% ../nbs/15b_ddf.ipynb #fbab3f13
 def satterthwaite_F(L, β, V, J, A)->tuple:
@@ -255,15 +268,17 @@ def anova(self:LinearMixedModel,
         raise ValueError(f"unknown ddf {ddf!r}: use 'satterthwaite' or 'kenward-roger'")
     if key == "satterthwaite": _check_lmm(self, "Satterthwaite's method")
     else: _check_kr(self)
-    cols = fe_term_columns(self)
-    _warn_marginal(self, cols)
-    rows, β, p = [], self.fixef, self.feterm.rank
-    pos = {c: i for i, c in enumerate(self.feterm.piv[:p])}     # column of X → position in fixef
-    if cols:
+    Ls, rows, β = type3_contrasts(self), [], self.fixef
+    kept = self.feterm.piv[:self.feterm.rank]                  # columns of X in fixef order
+    if Ls:
         parts = satterthwaite_parts(self) if key == "satterthwaite" else kr_parts(self)
         test = satterthwaite_F if key == "satterthwaite" else kr_test
-    for t, cs in cols.items():
-        L = np.eye(p)[[pos[c] for c in cs if c in pos]]        # columns dropped as dependent are not tested
+    dropped = self.feterm.piv[self.feterm.rank:]
+    for t, L in Ls.items():
+        if np.any(L[:, dropped]) and np.any(L[:, kept]):
+            warnings.warn(f"the type III contrast of {t} involves columns dropped as linearly dependent "
+                          f"({', '.join(self.coefnames[j] for j in dropped)}): its test leaves them out, and is not lmerTest's")
+        L = L[:, kept][np.abs(L[:, kept]).sum(axis=1) > 0]     # columns dropped as dependent are not tested
         if len(L) == 0: rows.append((t, np.nan, np.nan, 0, np.nan, np.nan, np.nan)); continue
         F, ℓ, ν = test(L, β, *parts)
         ms = F * self.varest()

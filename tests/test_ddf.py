@@ -103,3 +103,21 @@ def test_weights_kenward_roger():
     np.testing.assert_allclose(kr["df"], sat["df"], rtol=1e-2)
     np.testing.assert_allclose(kr["Std. Error"], sat["Std. Error"], rtol=1e-3)
     assert (kr["Std. Error"] >= sat["Std. Error"]).all()
+
+
+def test_rank_deficient_interaction():
+    """anova(lmer(reaction ~ 1 + days * dgrp * par + (1|subj), REML = TRUE)): lme4 drops the two three-way columns.
+    The terms whose type III contrast avoids them agree with lmerTest; the main effects' would average over dropped
+    columns, so they get a warning (lmerTest: days F 12.219, dgrp 0.744, par 0.0735)"""
+    d = unbalanced()
+    d["par"] = np.where(d["days"] % 2 == 0, "e", "o")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = mn.fit("reaction ~ 1 + days * dgrp * par + (1|subj)", d, reml=True)
+    with pytest.warns(UserWarning, match="dropped as linearly dependent"):
+        a = m.anova()
+    two = a.loc[["days & dgrp", "days & par", "dgrp & par"]]
+    np.testing.assert_allclose(two["F"], [1.6371833841773957, 0.0195626852708140, 0.6391706789791228], rtol=1e-4)
+    np.testing.assert_allclose(two["DenDF"], [136.216621274582, 136.158893206372, 136.211255054511], rtol=1e-3)
+    np.testing.assert_allclose(two["p"], [0.198331405286666929, 0.888972019904747834, 0.529305235880320302], atol=1e-4)
+    assert a.loc["days & dgrp & par", "NumDF"] == 0
