@@ -117,7 +117,7 @@ DDF_METHODS["satterthwaite"] = satterthwaite_table
 KR_MAXN = 5000   # largest n for Kenward–Roger's dense n×n algebra
 
 def kr_components(m:LinearMixedModel)->tuple:
-    "([G_i], τ): Σ = Σᵢ τᵢGᵢ, one G per free entry (a ≥ b) of each term's σ²λλᵀ, then W⁻¹ for σ²"
+    "([G_i], τ): Σ = Σᵢ τᵢGᵢ, one G per free entry (a ≥ b) of each term's σ²λλᵀ, then W⁻¹ for σ² (last, even when fixed)"
     n, σ2, Gs, τ = m.nobs, m.varest(), [], []
     for r in m.reterms:
         Zc = []
@@ -137,6 +137,7 @@ def kr_parts(m:LinearMixedModel)->tuple:
     Gs, τ = kr_components(m)
     X = m.feterm.fullrankx
     Σi = np.linalg.inv(sum(t * G for t, G in zip(τ, Gs)))
+    if m.sigma_fixed is not None: Gs = Gs[:-1]               # a fixed σ² is in Σ but is no parameter
     ΣiX = Σi @ X
     Φ = np.linalg.inv(X.T @ ΣiX)
     Π = Σi - ΣiX @ Φ @ ΣiX.T
@@ -158,7 +159,7 @@ def _check_kr(m):
                          "use ddf='satterthwaite' (or raise mixednb.ddf.KR_MAXN if memory allows)")
 
 @patch
-def vcov_kr(self:LinearMixedModel)->np.ndarray:
+def vcov_kr(self:MixedModel)->np.ndarray:
     "Kenward–Roger's adjusted covariance Φ_A of β̂ (pbkrtest's `vcovAdj`), un-pivoted, NaN for dropped columns"
     _check_kr(self)
     p, kept = self.feterm.rank, self.feterm.piv[:self.feterm.rank]
@@ -259,7 +260,7 @@ def satterthwaite_F(L, β, V, J, A)->tuple:
 
 # %% ../nbs/15b_ddf.ipynb #7f7eaf71
 @patch
-def anova(self:LinearMixedModel,
+def anova(self:MixedModel,       # an LMM (a GLMM gets an error saying so)
           ddf:str="satterthwaite",   # "satterthwaite" or "kenward-roger"
          )->pd.DataFrame:
     "Type III F tests of each fixed-effects term (lmerTest's `anova(m)`): SumSq, MeanSq, NumDF, DenDF, F, p"

@@ -121,3 +121,15 @@ def test_rank_deficient_interaction():
     np.testing.assert_allclose(two["DenDF"], [136.216621274582, 136.158893206372, 136.211255054511], rtol=1e-3)
     np.testing.assert_allclose(two["p"], [0.198331405286666929, 0.888972019904747834, 0.529305235880320302], atol=1e-4)
     assert a.loc["days & dgrp & par", "NumDF"] == 0
+
+
+def test_fixed_sigma():
+    """With σ fixed, φ = θ and KR's Σ keeps σ²W⁻¹ as a constant: one parameter fewer. No R package fixes σ, so this
+    is a sanity bound: Satterthwaite's (observed information) and KR's (expected) df differ by a few percent, as on
+    the free-σ fit of the same data (89.7 and 91.5 for `days`)"""
+    from mixednb.ddf import kr_parts
+    m = mn.fit("reaction ~ 1 + days + (1 + days|subj)", unbalanced(), reml=True, sigma=25.0)
+    assert kr_parts(m)[3].shape == (3, 3)
+    kr, sat = m.coeftable(ddf="kenward-roger"), m.coeftable(ddf="satterthwaite")
+    np.testing.assert_allclose(kr["df"], sat["df"], rtol=5e-2)
+    assert np.isfinite(m.anova("kenward-roger")["DenDF"]).all()
