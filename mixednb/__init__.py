@@ -19,4 +19,5 @@ from .gausshermite import ghnorm
 from .glmm import GeneralizedLinearMixedModel
 from .api import fit
 from .inference import likelihoodratiotest, LikelihoodRatioTest, parametricbootstrap, BootstrapResult, shortestcovint
+from .profiles import MixedModelProfile
 from .predict import cooksdistance, newdata_design, restoreoptsum
