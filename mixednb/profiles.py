@@ -91,11 +91,37 @@ def _sdcor(lam:np.ndarray)->tuple:
     C[~np.isfinite(C)] = 0.0; np.fill_diagonal(C, 1.0)
     return d, C
 
+def _psd_chol(S:np.ndarray)->np.ndarray:
+    "Lower Cholesky factor of a positive semi-definite S (a zero pivot gives a zero column instead of failing)"
+    n = len(S); L = np.zeros_like(S)
+    for k in range(n):
+        d = S[k, k] - L[k, :k] @ L[k, :k]
+        L[k, k] = math.sqrt(d) if d > 1e-13 * max(S[k, k], 1e-300) else 0.0
+        if L[k, k] > 0: L[k + 1:, k] = (S[k + 1:, k] - L[k + 1:, :k] @ L[k, :k]) / L[k, k]
+    return L
+
 def _cor_coords(m:MixedModel, t:int, ic:tuple)->tuple:
-    "Coordinates for ρ_ic of term t = v: other terms' θ, the term's d and other correlations. (x₀, (v, x) ↦ θ, ρ̂)"
+    "Coordinates for ρ_ic of term t = v: other terms' θ, the term's d, the angles of the other correlations. (x₀, (v, x) ↦ θ, ρ̂)"
     offs = np.cumsum([0] + [r.ntheta for r in m.reterms]); r, theta = m.reterms[t], m.theta
     sl = np.arange(offs[t], offs[t + 1]); rest = np.setdiff1d(np.arange(len(theta)), sl)
     d, C = _sdcor(r.lambda_)
+    if len(_cor_pairs(r)) < r.S * (r.S - 1) // 2: return _cor_coords_raw(m, t, ic, theta, sl, rest, d, C)
+    perm = [ic[1], ic[0]] + [k for k in range(r.S) if k not in ic]; back = np.argsort(perm)
+    K = _psd_chol(C[np.ix_(perm, perm)])
+    x0 = np.r_[theta[rest], d] if r.S < 3 else np.r_[theta[rest], d, np.concatenate([_angles(K[k, :k + 1]) for k in range(2, r.S)])]
+    def to_theta(v, x):
+        th = np.empty(len(theta)); th[rest] = x[:len(rest)]
+        dd, a = np.abs(x[len(rest):len(rest) + r.S]), x[len(rest) + r.S:]
+        K = np.zeros((r.S, r.S)); K[0, 0], K[1, :2] = 1.0, (v, math.sqrt(max(1 - v * v, 0.0)))
+        for k in range(2, r.S): K[k, :k + 1] = _sphere(a[:k]); a = a[k:]
+        Cm = (K @ K.T)[np.ix_(back, back)]
+        th[sl] = _psd_chol(dd[:, None] * Cm * dd[None, :]).ravel()[r.inds]    # λ = chol(D C D)
+        return th
+    return x0, to_theta, C[ic]
+
+def _cor_coords_raw(m, t, ic, theta, sl, rest, d, C):
+    "`_cor_coords` for a term with structural zeros: the other correlations themselves as coordinates"
+    r = m.reterms[t]
     others = [p for p in _cor_pairs(r) if p != ic]
     x0 = np.r_[theta[rest], d, [C[p] for p in others]]
     def to_theta(v, x):
@@ -181,19 +207,22 @@ def _glmm_params(m:GeneralizedLinearMixedModel)->list:
     return out
 
 # %% ../nbs/15a_profile.ipynb #37f26d43
-def _optimize(f, x0, step)->tuple:
+def _optimize(f, x0, step, restart:bool=False)->tuple:
     "Minimise f from x₀ with chapter 8's `minimize` (NEWUOA; BOBYQA for one coordinate): (x, f(x), evaluations)"
     x0 = np.asarray(x0, float)
     try: f0 = f(x0)
     except _FAILED: f0 = np.inf
     if len(x0) == 0: return x0, f0, 1
-    os_ = OptSummary(x0, np.full(len(x0), -np.inf), ftol_rel=1e-12, ftol_abs=1e-7, xtol_abs=1e-6)
+    os_ = OptSummary(x0, np.full(len(x0), -np.inf), ftol_rel=1e-12, ftol_abs=1e-8, xtol_abs=1e-8)
     os_.finitial = f0 + 1e4 if np.isfinite(f0) else 1e10       # what NLopt sees where f is undefined
     xb, fb, _ = minimize(os_, f, x0, step, f0=f0 if np.isfinite(f0) else None)
+    if restart and len(x0) > 1:                                 # once more from there, with a fresh trust region
+        x2, f2, _ = minimize(os_, f, xb, step, f0=fb)
+        if f2 < fb: xb, fb = x2, f2
     return xb, fb, len(os_.fitlog)
 
 # %% ../nbs/15a_profile.ipynb #fb62c966
-def _profile_side(par:_Param, sgn:int, fmin:float, threshold:float, dzeta:float=0.5, maxpts:int=40)->tuple:
+def _profile_side(par:_Param, sgn:int, fmin:float, threshold:float, dzeta:float=0.5, maxpts:int=40, restart:bool=False)->tuple:
     "Points (v, ζ, −2ℓ) on one side (sgn = ±1) of the estimate, and how the side ended: 'threshold', 'boundary' or 'maxpts'"
     fwd, inv = _SCALES[par.scale]
     lim = {"log": (fwd(par.estimate) - 12, np.inf), "atanh": (math.atanh(-1 + 1e-6), math.atanh(1 - 1e-6)),
@@ -207,7 +236,7 @@ def _profile_side(par:_Param, sgn:int, fmin:float, threshold:float, dzeta:float=
         edge = not (lim[0] < tn < lim[1]); tn = min(max(tn, lim[0]), lim[1])
         v = inv(tn)
         xs = x if len(hist) < 2 else hist[-1][1] + (hist[-1][1] - hist[-2][1]) * (tn - hist[-1][0]) / (hist[-1][0] - hist[-2][0])
-        xo, fo, _ = _optimize(lambda xx: par.dev(v, xx), xs, xstep)
+        xo, fo, _ = _optimize(lambda xx: par.dev(v, xx), xs, xstep, restart)
         z = sgn * math.sqrt(max(fo - fmin, 0.0))
         pts.append((float(v), z, fo)); hist.append((tn, xo, z))
         if abs(z) > threshold: return pts, "threshold"
@@ -232,15 +261,15 @@ def _invert(t, z, spl, target:float)->float:
     return brentq(lambda q: float(spl(q)) - target, a, b, xtol=1e-12 * max(1.0, abs(a)))
 
 # %% ../nbs/15a_profile.ipynb #1173b76b
-def _profile_params(params:list, fmin:float, threshold:float, progress:bool, dzeta:float=0.5)->tuple:
+def _profile_params(params:list, fmin:float, threshold:float, progress:bool, dzeta:float=0.5, restart:bool=False)->tuple:
     "Profile every parameter: the ζ table and the curves key ↦ (scale, t, ζ, spline, side ends, boundaries)"
     rows, curves, lower = [], {}, []
     for par in tqdm(params, disable=not progress, desc="profile"):
         key, bounds = (par.kind, par.group, par.name), (par.lo, par.hi)
         if not np.isfinite(par.estimate):              # a correlation with a zero sd: undefined, all of [−1, 1]
             curves[key] = ("id", np.zeros(1), np.zeros(1), None, ("boundary", "boundary"), bounds); continue
-        lo, elo = _profile_side(par, -1, fmin, threshold, dzeta)
-        hi, ehi = _profile_side(par, 1, fmin, threshold, dzeta)
+        lo, elo = _profile_side(par, -1, fmin, threshold, dzeta, restart=restart)
+        hi, ehi = _profile_side(par, 1, fmin, threshold, dzeta, restart=restart)
         pts = lo[::-1] + [(float(par.estimate), 0.0, fmin)] + hi
         lower += [p[2] for p in pts if p[2] < fmin - 1e-6]
         t, z = _SCALES[par.scale][0](np.array([p[0] for p in pts])), np.array([p[1] for p in pts])
@@ -323,7 +352,7 @@ def _ml_state(m:LinearMixedModel):
         m.reml = False
         if reml:
             ml = _MLObjective(m)
-            th, _, _ = _optimize(ml, theta, np.maximum(0.05 * np.abs(theta), 0.01))
+            th, _, _ = _optimize(ml, theta, np.maximum(0.05 * np.abs(theta), 0.01), restart=True)
             m.set_theta(np.where(m.lowerbd == 0, np.abs(th), th))
         m.update_L()
         yield m
@@ -341,10 +370,11 @@ def profile(self:MixedModel,
     "Likelihood profile of every parameter: ζ = sign(v − v̂)·√(min −2ℓ with v fixed − min −2ℓ), and its splines"
     if not self.isfitted: raise ValueError("profile needs a fitted model: call fit() first")
     if not threshold > 0: raise ValueError(f"threshold must be positive, got {threshold}")
+    restart = self.issingular() and any(r.S > 1 for r in self.reterms)     # ridges along the boundary: see above
     if isinstance(self, GeneralizedLinearMixedModel):
         work = copy.deepcopy(self)                             # PIRLS rewrites the working LMM: profile a copy
         fmin = work._objective(False, work.optsum.nAGQ)(np.r_[work.beta, work.theta])
-        table, curves = _profile_params(_glmm_params(work), fmin, threshold, progress)
+        table, curves = _profile_params(_glmm_params(work), fmin, threshold, progress, restart=restart)
         table["objective"] += self.objective() - fmin          # deviance → −2ℓ
         return MixedModelProfile(self, table, float(threshold), fmin, curves)
     if self.sigma_fixed is not None:
@@ -352,5 +382,5 @@ def profile(self:MixedModel,
                          "refit with σ estimated")
     with _ml_state(self) as m:
         fmin = _MLObjective(m)(m.theta)
-        table, curves = _profile_params(_lmm_params(m), fmin, threshold, progress)
+        table, curves = _profile_params(_lmm_params(m), fmin, threshold, progress, restart=restart)
     return MixedModelProfile(self, table, float(threshold), fmin, curves)
