@@ -3,7 +3,7 @@
 #   CATCOLS: comma-separated columns to read as factors (levels in code-point order, as mixednb sorts them)
 # One warm-up `confint(m, method = "profile")` (excluded), then REPS timed ones, each `gc()` first and timed by
 # system.time; the model is fitted once, outside the timing. Prints one JSON line:
-# {"times": [...], "lower": [...], "upper": [...], "lme4": "1.1.31"}
+# {"times": [...], "cpu": [...], "lower": [...], "upper": [...], "lme4": "1.1.31"}  (wall and CPU seconds)
 suppressPackageStartupMessages(library(lme4))
 a <- commandArgs(trailingOnly = TRUE)
 path <- a[1]; form <- as.formula(a[2]); reml <- as.logical(a[3]); reps <- as.integer(a[4])
@@ -12,11 +12,13 @@ d <- read.csv(path, stringsAsFactors = FALSE)
 for (v in cats) d[[v]] <- factor(d[[v]], levels = sort(unique(d[[v]]), method = "radix"))
 m <- lmer(form, d, REML = reml)
 ci <- suppressMessages(suppressWarnings(confint(m, method = "profile")))     # warm-up
-times <- numeric(0)
+times <- numeric(0); cpu <- numeric(0)
 while (length(times) < reps) {
   gc()
-  times <- c(times, system.time(ci <- suppressMessages(suppressWarnings(confint(m, method = "profile"))))[["elapsed"]])
+  st <- system.time(ci <- suppressMessages(suppressWarnings(confint(m, method = "profile"))))
+  times <- c(times, st[["elapsed"]]); cpu <- c(cpu, st[["user.self"]] + st[["sys.self"]])
 }
 num <- function(x) paste(sprintf("%.10g", x), collapse = ", ")
-cat(sprintf('{"times": [%s], "lower": [%s], "upper": [%s], "lme4": "%s"}\n', num(times), num(ci[, 1]), num(ci[, 2]),
+cat(sprintf('{"times": [%s], "cpu": [%s], "lower": [%s], "upper": [%s], "lme4": "%s"}\n', num(times), num(cpu),
+            num(ci[, 1]), num(ci[, 2]),
             as.character(packageVersion("lme4"))))

@@ -2,7 +2,8 @@
 
     python benchmarks/profile.py [--reps 5] [--lme4-reps 3] [--no-lme4] [--out FILE]
 
-Each model is fitted once (not timed); a warm-up profile is excluded; the median of `--reps` profiles is reported.
+Each model is fitted once (not timed); a warm-up profile is excluded; the median of `--reps` profiles is reported,
+in wall seconds and in CPU seconds (user + system of the process: steadier on a loaded machine).
 When `Rscript` (with lme4) is on the PATH, lme4 is timed in the same run, in an `Rscript` child
 (`benchmarks/lme4_profile.R`, on a CSV copy of the same data), and the ratio is printed; otherwise lme4's figures are
 read from `../shared/reference/lme4_inference.json` (`timings.confint_profile_s`, recorded on the reference
@@ -22,13 +23,15 @@ CASES = [("sleepstudy_ML", "reaction ~ 1 + days + (1 + days|subj)", "sleepstudy"
          ("penicillin_ML", "diameter ~ 1 + (1|plate) + (1|sample)", "penicillin", False)]
 
 
-def time_mixednb(m, reps: int) -> list:
-    "A warm-up profile (excluded), then `reps` timed ones"
+def time_mixednb(m, reps: int) -> tuple:
+    "A warm-up profile (excluded), then `reps` timed ones: wall times, CPU times, the last profile"
     m.profile()
-    times = []
+    times, cpu = [], []
     for _ in range(reps):
-        t = time.perf_counter(); pr = m.profile(); times.append(time.perf_counter() - t)
-    return times, pr
+        t, c = time.perf_counter(), time.process_time()
+        pr = m.profile()
+        times.append(time.perf_counter() - t); cpu.append(time.process_time() - c)
+    return times, cpu, pr
 
 
 def time_lme4(formula: str, df: pd.DataFrame, data: str, reml: bool, reps: int, tmp: str) -> dict:
@@ -56,20 +59,26 @@ def main(argv=None):
         for mid, formula, data, reml in CASES:
             df = mixednb.dataset(data)
             m = mixednb.fit(formula, df, reml=reml)
-            times, pr = time_mixednb(m, a.reps)
-            row = dict(model=mid, mixednb_times_s=times, mixednb_s=statistics.median(times), points=len(pr.table))
+            times, cpu, pr = time_mixednb(m, a.reps)
+            row = dict(model=mid, mixednb_times_s=times, mixednb_s=statistics.median(times),
+                       mixednb_cpu_s=statistics.median(cpu), points=len(pr.table))
             if use_r:
                 r = time_lme4(formula, df, data, reml, a.lme4_reps, tmp)
                 ci = pr.confint()
                 row.update(lme4_times_s=r["times"], lme4_s=statistics.median(r["times"]), lme4_source="this run",
+                           lme4_cpu_s=statistics.median(r["cpu"]),
                            max_rel_diff=float(np.max(np.abs(np.r_[ci.lower / r["lower"], ci.upper / r["upper"]] - 1))))
             else:
                 row.update(lme4_s=ref[mid]["timings"]["confint_profile_s"], lme4_source="reference file")
             row["ratio"] = row["lme4_s"] / row["mixednb_s"]
+            if "lme4_cpu_s" in row: row["cpu_ratio"] = row["lme4_cpu_s"] / row["mixednb_cpu_s"]
             rows.append(row)
-    print(f"{'model':<16}{'mixednb (s)':>12}{'lme4 (s)':>10}{'lme4/mixednb':>14}  lme4 timed in")
+    print(f"{'model':<16}{'mixednb (s)':>12}{'lme4 (s)':>10}{'lme4/mixednb':>14}{'CPU ratio':>11}  lme4 timed in")
     for r in rows:
-        print(f"{r['model']:<16}{r['mixednb_s']:>12.3f}{r['lme4_s']:>10.3f}{r['ratio']:>14.1f}  {r['lme4_source']}")
+        cr = f"{r['cpu_ratio']:>11.1f}" if "cpu_ratio" in r else f"{'':>11}"
+        print(f"{r['model']:<16}{r['mixednb_s']:>12.3f}{r['lme4_s']:>10.3f}{r['ratio']:>14.1f}{cr}  {r['lme4_source']}")
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores: a loaded machine inflates wall times; "
+          "the CPU ratio (user + system seconds of each process) is steadier")
     res = dict(machine=platform.platform(), python=sys.version.split()[0], loadavg=os.getloadavg(), rows=rows)
     if a.out: Path(a.out).write_text(json.dumps(res, indent=1))
     return res

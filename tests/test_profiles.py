@@ -95,3 +95,15 @@ def test_benchmark_smallest_path(capsys):
     assert [r["model"] for r in res["rows"]] == ["sleepstudy_ML", "penicillin_ML"]
     assert all(r["ratio"] > 0 and r["lme4_source"] == "reference file" for r in res["rows"])
     assert "sleepstudy_ML" in capsys.readouterr().out
+
+
+def test_rank_deficient_x():
+    "A column dropped as dependent is not profiled, and the others' intervals are those of the model without it"
+    df = pd.DataFrame(mixednb.dataset("sleepstudy")); df["d2"] = 2 * df["days"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = mixednb.fit("reaction ~ 1 + days + d2 + (1|subj)", df)
+    ci = m.profile().confint()
+    ref = mixednb.fit("reaction ~ 1 + days + (1|subj)", "sleepstudy").profile().confint()
+    assert list(ci.name) == list(ref.name)
+    np.testing.assert_allclose(ci[["lower", "upper"]], ref[["lower", "upper"]], rtol=1e-7)
