@@ -321,7 +321,8 @@ def _text(h: str) -> str:
     "Plain text of an HTML fragment, for the search index"
     h = re.sub(r'<a class="anchor-link"[^>]*>.*?</a>', "", h, flags=re.S)
     h = re.sub(r"<(script|style)\b.*?</\1>", " ", h, flags=re.S)
-    h = re.sub(r"<[^>]+>", " ", h)
+    h = re.sub(r"<(?:br|/?p|/?div|/?li|/?h\d|/?tr|/?td|/?th|/?pre|/?table)\b[^>]*>", " ", h)  # blocks apart,
+    h = re.sub(r"<[^>]+>", "", h)                                                          # inline tags away
     return re.sub(r"\s+", " ", html.unescape(h)).strip()
 
 
@@ -600,15 +601,18 @@ def reference_page(library: Library, ids: dict, sb: "SiteBuilder", pages: list, 
     page = Generated("reference.html", title, "Every public name of the package, with its one-line description",
                      "API reference")
     rows_by_mod, unlinked, extra = {}, [], []
+    names = public_names(library.lib)
+    listed_classes = {o for _, _, o in names if isinstance(o, type)}
     def link(entry, label):
         if entry is None: return f"<code>{html.escape(label)}</code>", False
         page, _, anchor = entry.partition("#")
-        ok = page in ids and (not anchor or anchor in ids[page])
+        ok = ids is None or (page in ids and (not anchor or anchor in ids[page]))  # None: trust nbdev's index
         return (f'<a href="{entry}"><code>{html.escape(label)}</code></a>' if ok else f"<code>{html.escape(label)}</code>"), ok
-    for mod, nm, o in public_names(library.lib):
+    for mod, nm, o in names:
         kind = _kind(o)
         if kind == "module":
-            a, ok = link(f"{nm}.html" if f"{nm}.html" in ids else None, nm)
+            known = ids if ids is not None else {p.rel.as_posix() for p in pages}
+            a, ok = link(f"{nm}.html" if f"{nm}.html" in known else None, nm)
             doc = (inspect.getdoc(o) or "").split("\n")[0]
         else:
             entry = (library.entry(nm, getattr(o, "__module__", mod)) or library.entry(nm)
@@ -622,10 +626,14 @@ def reference_page(library: Library, ids: dict, sb: "SiteBuilder", pages: list, 
             doc = _first_line(o) if o is not None else ""
         if not ok: unlinked.append(nm)
         rows = rows_by_mod.setdefault(mod, [])
-        rows.append(f'<tr class="ref-{kind}"><td>{a} <span class="sig-kind">{kind}</span></td><td>{_doc_html(doc)}</td></tr>')
+        rid = f' id="ref-{nm}"' if kind in ("class", "exception") else ""
+        rows.append(f'<tr class="ref-{kind}"{rid}><td>{a} <span class="sig-kind">{kind}</span></td><td>{_doc_html(doc)}</td></tr>')
         if kind == "class":
+            inherited = set()
             for mnm, mkind, attr, aliases in members(o):
                 owner = next(k for k in o.__mro__ if mnm in vars(k))
+                if owner is not o and owner in listed_classes:  # listed once, under the class that defines it
+                    inherited.add(owner); continue
                 entry = library.entry(f"{owner.__name__}.{mnm}") or library.entry(f"{o.__name__}.{mnm}")
                 ma, mok = link(entry, f"{nm}.{mnm}")
                 if not mok:
@@ -635,6 +643,9 @@ def reference_page(library: Library, ids: dict, sb: "SiteBuilder", pages: list, 
                 alias = "".join(f" = <code>{html.escape(x)}</code>" for x in aliases)
                 rows.append(f'<tr class="ref-member"><td>{ma}{alias} <span class="sig-kind">{mkind}</span></td>'
                             f'<td>{_doc_html(_first_line(attr))}</td></tr>')
+            for base in [k for k in o.__mro__ if k in inherited]:
+                rows.append(f'<tr class="ref-inherits"><td colspan="2">… and the members of '
+                            f'<a href="#ref-{base.__name__}"><code>{base.__name__}</code></a> it inherits</td></tr>')
     body, toc = [], []
     intro = ("<p>Every name <code>import mixednb</code> gives you, with the methods and properties of its classes: "
              "the first line of each docstring, linked to the full entry (signature, arguments, examples) in the "
@@ -668,6 +679,38 @@ def reference_page(library: Library, ids: dict, sb: "SiteBuilder", pages: list, 
     page.toc = toc + page.toc
     page.body = intro + "\n".join(body)
     return page, unlinked
+
+
+def reference_html() -> str:
+    """The API reference's body for Quarto (`nbs/reference.qmd` prints it, so `nbdev-docs` has the page too):
+    the same tables and entries, linked through nbdev's index without checking the pages"""
+    from nbdev.config import get_config
+    cfg = get_config()
+    pages = []
+    for f in notebooks(Path(cfg.nbs_path)):
+        rel = f.relative_to(cfg.nbs_path)
+        g = Generated(_nbpath2html(rel), _nb_title(f), "", section_of(rel))
+        g.number = chapter_number(f.name)
+        pages.append(g)
+    with tempfile.TemporaryDirectory() as tmp:
+        sb = SiteBuilder(Path(tmp), f"{cfg.doc_host}{cfg.doc_baseurl}", cfg.lib_name, "", Library(cfg.lib_name))
+        page, _ = reference_page(sb.library, None, sb, pages)
+    return page.body
+
+
+def _nbpath2html(rel: Path) -> str:
+    from nbdev.config import nbpath2html
+    return nbpath2html(rel).as_posix()
+
+
+def _nb_title(f: Path) -> str:
+    "The `# Title` of a notebook's first markdown cell"
+    import json as _json
+    for c in _json.loads(f.read_text()).get("cells", []):
+        if c.get("cell_type") == "markdown":
+            m = re.match(r"#\s+(.+)", "".join(c.get("source", "")).strip())
+            return m[1].strip() if m else f.stem
+    return f.stem
 
 
 # ---------------------------------------------------------------------------------------------

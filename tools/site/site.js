@@ -92,6 +92,8 @@
       }).join("");
     }
     input.addEventListener("input", function () { loadIndex(show); });
+    var q = /[?&]q=([^&#]*)/.exec(window.location.search);  // page.html?q=words opens with that search
+    if (q) { input.value = decodeURIComponent(q[1].replace(/\+/g, " ")); loadIndex(show); }
     input.addEventListener("focus", function () { loadIndex(function () {}); });
     input.addEventListener("keydown", function (ev) {
       if (ev.key === "Enter") { var a = list.querySelector("a"); if (a) window.location.href = a.href; }
