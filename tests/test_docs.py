@@ -327,6 +327,18 @@ def test_every_notebook_has_a_page(site):
     assert numbered["lmm.html"].startswith("7 ") and numbered["gausshermite.html"].startswith("11a "), numbered
 
 
+def test_quarto_sidebar_in_step():
+    "nbdev-docs (Quarto) gets the same pages in the same sections: `_quarto.yml` lists every notebook"
+    import yaml
+    cfg = yaml.safe_load((ROOT / "nbs" / "_quarto.yml").read_text())
+    want = build_docs.quarto_sidebar(ROOT / "nbs")
+    assert cfg["website"]["sidebar"]["contents"] == want, (
+        "nbs/_quarto.yml's sidebar is out of step with the notebooks; its `contents` should be\n"
+        + yaml.dump(want, sort_keys=False, allow_unicode=True) + "(python tools/build_docs.py --quarto-sidebar prints it)")
+    assert "sidebar.yml" not in cfg.get("metadata-files", [])   # nbdev's generated sidebar would replace it
+    assert (ROOT / "nbs" / "reference.qmd").is_file()
+
+
 def test_exported_names_have_api_docs(site):
     "Every public function and class in a module's `__all__` has a show_doc heading on its page"
     import importlib

@@ -681,6 +681,20 @@ def reference_page(library: Library, ids: dict, sb: "SiteBuilder", pages: list, 
     return page, unlinked
 
 
+def quarto_sidebar(nbs: Path) -> list:
+    """The `website.sidebar.contents` of `nbs/_quarto.yml` for these notebooks: the same sections and order as this
+    site's sidebar, files listed one by one (tests/test_docs.py checks that `_quarto.yml` says this)"""
+    out, sections = [], {}
+    for f in notebooks(nbs):
+        rel = f.relative_to(nbs)
+        sec = section_of(rel)
+        if not sec: out.append(rel.as_posix()); continue
+        if sec not in sections: sections[sec] = {"section": sec, "contents": []}; out.append(sections[sec])
+        sections[sec]["contents"].append(rel.as_posix())
+    out.append({"section": "API reference", "contents": ["reference.qmd"]})
+    return out
+
+
 def reference_html() -> str:
     """The API reference's body for Quarto (`nbs/reference.qmd` prints it, so `nbdev-docs` has the page too):
     the same tables and entries, linked through nbdev's index without checking the pages"""
@@ -806,11 +820,17 @@ def main(argv=None):
                     help="worker processes for nbdev's processing (0: in this process)")
     ap.add_argument("--reference", choices=["auto", "yes", "no"], default="auto",
                     help="write the API reference page (auto: when --nbs is the project's notebook folder)")
+    ap.add_argument("--quarto-sidebar", action="store_true",
+                    help="print the sidebar `contents` for nbs/_quarto.yml (nbdev-docs) and build nothing")
     args = ap.parse_args(argv)
     out = Path(args.out).resolve() if args.out else None
     nbs = Path(args.nbs).resolve() if args.nbs else None
     os.chdir(ROOT)  # nbdev reads its settings from the project's pyproject.toml, found from the cwd
     from nbdev.config import get_config
+    if args.quarto_sidebar:
+        import yaml
+        print(yaml.dump(quarto_sidebar(nbs or Path(get_config().nbs_path)), sort_keys=False, allow_unicode=True))
+        return
     build(out or get_config().doc_path, nbs, args.workers, reference={"auto": None, "yes": True, "no": False}[args.reference])
 
 
