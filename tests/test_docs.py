@@ -259,6 +259,7 @@ def test_clean_signature():
         "def fit(\n    y:np.ndarray, w=None, m:LinearMixedModel=None\n)->OptSummary:"
     assert cs("def refit(\n    sigma:float=_Unset, # σ\n    df:pandas.core.frame.DataFrame=None\n)") == \
         "def refit(\n    sigma:float=..., # σ\n    df:pd.DataFrame=None\n)"
+    assert cs("def update_A(\n    weights:type=_Unset, y=None\n):") == "def update_A(\n    weights=..., y=None\n):"
     @dataclasses.dataclass
     class Opt:
         log: list = dataclasses.field(default_factory=list)

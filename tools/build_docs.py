@@ -277,6 +277,7 @@ def clean_signature(sig: str, lib: str = "mixednb", obj=None, owner=None, name: 
     s = re.sub(r"\bpandas(?:\.[a-z_]\w*)*\.(?=[A-Z])", "pd.", s)
     s = re.sub(r":NoneType=None\b", "=None", s)
     s = re.sub(r"\bNoneType\b", "None", s)
+    s = re.sub(r":type=_[A-Za-z]\w*(?=[,)\s]|$)", "=...", s)  # docments' annotation from a sentinel class's type
     s = re.sub(r"=_[A-Za-z]\w*(?=[,)\s]|$)", "=...", s)  # a private sentinel (`_Unset`): "has a default"
     facts = {}
     if dataclasses.is_dataclass(obj) and isinstance(obj, type):
@@ -641,8 +642,10 @@ def reference_page(library: Library, ids: dict, sb: "SiteBuilder", pages: list, 
                     if q not in {e[0] for e in extra}: extra.append((q, attr, mkind))
                     ma = f'<a href="#{slugify(q)}"><code>{html.escape(f"{nm}.{mnm}")}</code></a>'
                 alias = "".join(f" = <code>{html.escape(x)}</code>" for x in aliases)
+                doc = _first_line(attr) or next((_first_line(vars(k)[mnm]) for k in o.__mro__[1:]  # an override
+                                                 if mnm in vars(k) and _first_line(vars(k)[mnm])), "")  # without one
                 rows.append(f'<tr class="ref-member"><td>{ma}{alias} <span class="sig-kind">{mkind}</span></td>'
-                            f'<td>{_doc_html(_first_line(attr))}</td></tr>')
+                            f'<td>{_doc_html(doc)}</td></tr>')
             for base in [k for k in o.__mro__ if k in inherited]:
                 rows.append(f'<tr class="ref-inherits"><td colspan="2">… and the members of '
                             f'<a href="#ref-{base.__name__}"><code>{base.__name__}</code></a> it inherits</td></tr>')
