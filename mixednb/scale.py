@@ -169,8 +169,8 @@ class SourceSchema:
     def codes(self, name:str, col:pd.Series)->np.ndarray:
         "Global int64 codes of a chunk's column"
         if isinstance(col.dtype, pd.CategoricalDtype):
-            c = self.raw[name].get_indexer(col.cat.categories.astype(object))[col.cat.codes.to_numpy()]
-        else: c = self.raw[name].get_indexer(col.to_numpy(dtype=object))
+            c = self.raw[name].get_indexer(col.cat.categories)[col.cat.codes.to_numpy()]
+        else: c = self.raw[name].get_indexer(col)
         if (c < 0).any(): raise ValueError(f"column {name!r} has values that the first pass did not see: did the source change?")
         return c.astype(np.int64)
     def group_codes(self, names:tuple, df:pd.DataFrame)->np.ndarray:
@@ -187,7 +187,7 @@ def _order_values(name, values, categories)->tuple:
     if categories is not None: vals = pd.Series(pd.Categorical(vals, categories=categories))
     codes, labels = levels_codes(vals, name)
     raw = np.empty(len(vals), dtype=object); raw[codes] = vals.to_numpy(dtype=object)
-    return pd.Index(raw, dtype=object), labels
+    return pd.Index(list(raw)), labels      # a typed index (int64, str, …): hash lookups without boxing each value
 
 def source_schema(f, lc:LevelCounts, meta:pd.DataFrame, used, contrasts, weights=None)->SourceSchema:
     "The global `SourceSchema` from the merged level counts of pass 1"
