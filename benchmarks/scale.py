@@ -1,7 +1,7 @@
 """Out-of-core fits (chapter 18): write a seeded crossed LMM data set as Parquet, fit it out of core and in memory.
 
     python benchmarks/scale.py write /tmp/scale10m --rows 10_000_000 --users 100_000 --items 2_000
-    python benchmarks/scale.py fit /tmp/scale10m --mode parquet      # or: --mode memory, --mode dask
+    python benchmarks/scale.py fit /tmp/scale10m --mode parquet      # or: --mode memory, dask, cluster
 Each `fit` runs in its own process and prints one JSON line: wall time per phase, peak RSS, θ, β, objective.
 """
 import argparse, json, os, resource, sys, time
@@ -42,11 +42,19 @@ def fit(path, mode, chunk_rows):
         import dask.dataframe as dd
         m = mixednb.fit(FORMULA, dd.read_parquet(path), scheduler="threads")
         phases = m.timings
+    elif mode == "cluster":                        # two worker processes on this machine
+        import dask.dataframe as dd
+        from distributed import Client, LocalCluster
+        with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cl, Client(cl) as c:
+            t1 = time.perf_counter()
+            m = mixednb.fit(FORMULA, dd.read_parquet(path), scheduler=c)
+            workers = c.run(peak_rss_mb)
+        phases = dict(m.timings, cluster_start=t1 - t0, workers_peak_rss_mb=sorted(workers.values()))
     else:
         m = mixednb.fit(FORMULA, os.path.join(path, "*.parquet"), chunk_rows=chunk_rows)
         phases = m.timings
     wall = time.perf_counter() - t0
-    print(json.dumps(dict(mode=mode, n=int(m.nobs), wall_s=round(wall, 2), phases={k: round(v, 2) for k, v in phases.items()},
+    print(json.dumps(dict(mode=mode, n=int(m.nobs), wall_s=round(wall, 2), phases={k: (round(v, 2) if isinstance(v, float) else v) for k, v in phases.items()},
                           peak_rss_mb=round(peak_rss_mb(), 1), rss_at_start_mb=round(rss0, 1), objective=m.objective(),
                           theta=m.theta.tolist(), beta=m.beta.tolist(), feval=m.optsum.feval)))
 
@@ -55,7 +63,7 @@ if __name__ == "__main__":
     ap.add_argument("cmd", choices=["write", "fit"]); ap.add_argument("path")
     ap.add_argument("--rows", type=int, default=10_000_000); ap.add_argument("--users", type=int, default=100_000)
     ap.add_argument("--items", type=int, default=2_000); ap.add_argument("--files", type=int, default=20)
-    ap.add_argument("--mode", default="parquet", choices=["parquet", "memory", "dask"])
+    ap.add_argument("--mode", default="parquet", choices=["parquet", "memory", "dask", "cluster"])
     ap.add_argument("--chunk-rows", type=int, default=1 << 20)
     a = ap.parse_args()
     if a.cmd == "write": write(a.path, a.rows, a.users, a.items, a.files)
