@@ -303,6 +303,9 @@ class PartialA:
 
 def _radix_keys(rts)->np.ndarray:
     "Mixed-radix key of each row's level combination over the terms"
+    if math.prod(r.nlevels for r in rts) >= 2**62:
+        raise NotImplementedError(f"the grouping factors have {' × '.join(str(r.nlevels) for r in rts)} level combinations, "
+                                  "too many for one 64-bit key: out-of-core fits support at most 2⁶² combinations")
     key = np.zeros(len(rts[0].refs), np.int64)
     for r in rts: key = key * r.nlevels + r.refs
     return key
@@ -453,8 +456,9 @@ def _skeleton(P:PartialA, n_terms:int)->list:
     "Per term, level codes of one row per level combination that occurs"
     nl = [t[3] for t in P.terms]
     if n_terms == 1: return [np.arange(nl[0], dtype=np.int32)]
-    key, refs = P.tuples.compact().keys.copy(), []
-    for l in reversed(nl): refs.append((key % l).astype(np.int32)); key //= l
+    key, refs = P.tuples.compact().keys, []
+    for l in reversed(nl): refs.append((key % l).astype(np.int32)); key = key // l
+    P.tuples = None                              # the keys are spent: free them before the skeleton is built
     return refs[::-1]
 
 def _set_block(dst, src):
