@@ -648,6 +648,13 @@ def residuals(self:OutOfCoreLMM, type:str="response", data=None, path:str=None):
     if type not in ("response", "pearson", "scaled"): raise ValueError(f"unknown residual type {type!r}: use 'response', 'pearson' or 'scaled'")
     return self.rowwise(type, data, path)
 
+# %% ../nbs/18_scale.ipynb #0379dbdb
+@patch
+def update_A(self:OutOfCoreLMM, *args, **kwargs):
+    "Refuse: refilling A needs the rows; fit again from the source"
+    raise ValueError("this model was fitted out of core: a new response or new weights need a new pass over the rows; "
+                     "call fit(formula, source, …) again (refit() without y= refits from the same A)")
+
 # %% ../nbs/18_scale.ipynb #bfa14573
 @patch
 def predict(self:OutOfCoreLMM, newdata=None, **kwargs):
