@@ -6,9 +6,9 @@ Docs: https://mixednb.github.io/mixednb/scale.html.md"""
 
 # %% auto #0
 __all__ = ['is_dask', 'is_source', 'as_dataset', 'ArrowSource', 'DaskSource', 'LevelCounts', 'level_counts', 'merge_counts',
-           'SourceSchema', 'source_schema', 'chunk_frame', 'CooBlock', 'PartialA', 'partial_A', 'merge_partials',
-           'memory_table', 'available_memory', 'check_memory', 'RowsOnDisk', 'OutOfCoreLMM', 'build_model', 'as_source',
-           'fit_source', 'rowwise_values']
+           'SourceSchema', 'source_schema', 'chunk_schema', 'chunk_frame', 'CooBlock', 'PartialA', 'partial_A',
+           'merge_partials', 'memory_table', 'available_memory', 'check_memory', 'RowsOnDisk', 'OutOfCoreLMM',
+           'build_model', 'as_source', 'fit_source', 'rowwise_values']
 
 # %% ../nbs/18_scale.ipynb #1f748c2d
 import glob, logging, math, os, time, warnings
@@ -166,6 +166,7 @@ class SourceSchema:
     nrows: int
     nmissing: int
     weights: str = None           # weights column
+    meta: pd.DataFrame = None     # the source's columns, no rows
     def codes(self, name:str, col:pd.Series)->np.ndarray:
         "Global int64 codes of a chunk's column"
         if isinstance(col.dtype, pd.CategoricalDtype):
@@ -199,7 +200,7 @@ def source_schema(f, lc:LevelCounts, meta:pd.DataFrame, used, contrasts, weights
             comps.setdefault(v, set()).update(vals.tolist())
     raw, labels = {}, {}
     for v, vals in comps.items(): raw[v], labels[v] = _order_values(v, list(vals), lc.categories.get(v))
-    sch = SourceSchema(f, used, cat, contrasts, raw, labels, {}, lc.nrows, lc.nmissing, weights)
+    sch = SourceSchema(f, used, cat, contrasts, raw, labels, {}, lc.nrows, lc.nmissing, weights, meta)
     for g, s in lc.counts.items():
         idx = s.index.to_frame(index=False) if isinstance(s.index, pd.MultiIndex) else pd.DataFrame({g[0]: s.index})
         idx.columns = list(g)
@@ -217,15 +218,19 @@ def _unkey(k, radix)->list:
     return [int(k)] + out[::-1]
 
 # %% ../nbs/18_scale.ipynb #1230900c
-def chunk_frame(sch:SourceSchema, df:pd.DataFrame)->tuple:
-    "(y, X, coefnames, ReTermSpecs, weights or None) of one chunk's complete rows, coded with the global levels"
-    f = sch.formula
-    kept = df.iloc[complete_rows(df, sch.used)].reset_index(drop=True)
-    n = len(kept)
+def chunk_schema(sch:SourceSchema, kept:pd.DataFrame)->dict:
+    "{variable: VarSchema} of a chunk's complete rows, categorical ones with the global codes and labels"
     schema = {}
     for v, c in sch.categorical.items():
         s = schema[v] = VarSchema(v, kept[v], c, sch.contrasts.get(v))
         if c: s.codes, s.labels = sch.codes(v, kept[v]), sch.labels[v]
+    return schema
+
+def chunk_frame(sch:SourceSchema, df:pd.DataFrame)->tuple:
+    "(y, X, coefnames, ReTermSpecs, weights or None) of one chunk's complete rows, coded with the global levels"
+    f = sch.formula
+    kept = df.iloc[complete_rows(df, sch.used)].reset_index(drop=True)
+    n, schema = len(kept), chunk_schema(sch, kept)
     y = response(f, kept, schema)
     X, names = fixed_columns(f, schema, n)
     specs = []
@@ -519,6 +524,7 @@ def build_model(sch:SourceSchema, P:PartialA, reml=False, sigma=None, max_memory
     At, Lt = create_AL(reterms(_skeleton_specs(sch, P, [r[:1] for r in refs])), np.zeros((1, rank + 1)))
     for j in range(k + 1): m.A[block(k, j)], m.L[block(k, j)] = At[block(k, j)], Lt[block(k, j)]   # the [X y] row, one row's worth
     m.source_schema, m.memory = sch, table
+    m.schema = chunk_schema(sch, sch.meta)              # the coding chapter 16 applies to new data (no rows)
     sel = np.r_[m.feterm.piv[:rank], p]
     for i in range(k):
         for j in range(i + 1): _set_block(m.A[block(i, j)], P.blocks[block(i, j)])
