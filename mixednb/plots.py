@@ -71,7 +71,7 @@ def _modes(m:MixedModel, group, level:float)->tuple:
 def _label_levels(axs, pos, labels, name):
     "Level labels on the first panel's y axis, none on the others"
     for k, ax in enumerate(axs):
-        ax.set_yticks(pos, labels=labels, fontsize=8 if len(pos) <= 40 else 5)
+        ax.set_yticks(pos, labels=labels, fontsize=8 if len(pos) <= 40 else 6)
         ax.set_ylim(-0.7, len(pos) - 0.3)
         if k: ax.tick_params(labelleft=False)
     axs[0].set_ylabel(name)
