@@ -314,8 +314,9 @@ def zetaplot(pr,                    # a profile (`m.profile()`) or its `.table` 
              axes=None,             # one Axes per parameter to draw into (default: a new figure, three panels a row)
              figsize=None,          # size of a new figure, inches
             )->plt.Figure:
-    "Profile ζ against each parameter, one panel per parameter, with the ζ = ±z(level) reference lines; returns the Figure"
+    "Profile ζ against each parameter (the profile's spline, or lines through the table's points), one panel per parameter, with the ζ = ±z(level) reference lines; returns the Figure"
     t, z = _profile_table(pr), _zcrit(level)
+    fwd = getattr(pr, "fwd", None)                  # a profile's splines value ↦ ζ, by (kind, group, name)
     if kind is not None: t = t[t["kind"].isin((kind,) if isinstance(kind, str) else kind)]
     group = t["group"].astype(object).where(t["group"].notna(), None)
     keys = list(dict.fromkeys(zip(t["kind"], group, t["name"])))
@@ -330,7 +331,14 @@ def zetaplot(pr,                    # a profile (`m.profile()`) or its `.table` 
     for ax, (kd, g, nm) in zip(axs, keys):
         sel = (t["kind"] == kd) & (t["name"] == nm) & (group == g if g is not None else group.isna())
         d = t[sel & np.isfinite(t["value"]) & np.isfinite(t["zeta"])].sort_values("value")
-        ax.plot(d["value"], d["zeta"].abs() if absolute else d["zeta"], "-", color="C0", lw=1.5)
+        v, zeta = d["value"].to_numpy(float), d["zeta"].to_numpy(float)
+        f = fwd.get((kd, g, nm)) if fwd else None
+        if f is not None and len(v) > 1:            # the profile's spline through its points
+            v = np.linspace(v[0], v[-1], 200); zv = np.asarray(f(v), float); ok = np.isfinite(zv)
+            v, zv = v[ok], zv[ok]
+        else: zv = zeta
+        ax.plot(v, np.abs(zv) if absolute else zv, "-", color="C0", lw=1.5)
+        ax.plot(d["value"], np.abs(zeta) if absolute else zeta, "o", color="C0", ms=2.5)
         for h in ((z,) if absolute else (-z, z)): ax.axhline(h, color="grey", lw=0.8, ls="--")
         ax.axhline(0, color="grey", lw=0.5)
         ax.set_xlabel(_param_label(kd, g, nm)); ax.set_ylabel("|ζ|" if absolute else "ζ")
