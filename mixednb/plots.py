@@ -69,12 +69,13 @@ def _modes(m:MixedModel, group, level:float)->tuple:
     return r, m.ranef()[i], _zcrit(level) * sd
 
 def _label_levels(axs, pos, labels, name):
-    "Level labels on the first panel's y axis, none on the others"
+    "Level labels on the first panel's y axis, none on the others; past 80 levels only their count"
+    many = len(pos) > 80
     for k, ax in enumerate(axs):
-        ax.set_yticks(pos, labels=labels, fontsize=8 if len(pos) <= 40 else 6)
+        ax.set_yticks([] if many else pos, labels=[] if many else labels, fontsize=8 if len(pos) <= 40 else 6)
         ax.set_ylim(-0.7, len(pos) - 0.3)
         if k: ax.tick_params(labelleft=False)
-    axs[0].set_ylabel(name)
+    axs[0].set_ylabel(f"{name} ({len(pos)} levels)" if many else name)
 
 # %% ../nbs/17_plots.ipynb #91de7c5b
 def caterpillar(m:MixedModel,        # a fitted LMM or GLMM
