@@ -79,8 +79,7 @@ def fit_kwargs(args:argparse.Namespace # parsed `fit` arguments
     if args.offset is not None: kw["offset"] = args.offset
     if args.family == "gaussian": kw["reml"] = args.reml; return kw
     if args.reml: raise ValueError(f"--reml: REML is only defined for linear mixed models, not for --family {args.family}")
-    import mixednb                  # until `fit` takes family names: the class of that name
-    return kw | dict(family=getattr(mixednb, args.family.capitalize())(), nagq=args.nagq, fast=args.fast)
+    return kw | dict(family=args.family, nagq=args.nagq, fast=args.fast)      # `fit` takes the family's name
 
 # %% ../nbs/14_cli.ipynb #3a2189ab
 def main(argv=None # arguments (default: sys.argv[1:])

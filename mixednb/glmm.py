@@ -53,6 +53,7 @@ class GeneralizedLinearMixedModel(MixedModel):
             if family.code == 2 and "not numeric" in str(e):
                 raise ValueError(f"a Poisson response must be numeric counts: {e}") from None
             raise
+        self._keep_frame(mf)
         weights, offset = (frame_column(mf, v, name) for v, name in ((weights, "weights"), (offset, "offset")))
         self._setup(mf.y, mf.X, mf.coefnames, mf.reterms, family, weights, offset, mf.formula, mf.yname)
 
@@ -292,17 +293,19 @@ def dispersion(self:GeneralizedLinearMixedModel, sqr:bool=False)->float: "1 (no 
 
 # %% ../nbs/12_glmm.ipynb #8a3d13f5
 @patch
-def fitted(self:GeneralizedLinearMixedModel): "Fitted means μ (response scale)"; return self.mu.copy()
+def fitted(self:GeneralizedLinearMixedModel, align:bool=True):
+    "Fitted means μ (response scale), at the user's rows (NaN where dropped) unless `align=False`"
+    return self.align_rows(self.mu.copy()) if align else self.mu.copy()
 
 @patch
-def residuals(self:GeneralizedLinearMixedModel, type:str="deviance"):
+def residuals(self:GeneralizedLinearMixedModel, type:str="deviance", align:bool=True):
     "Residuals: 'deviance' (default), 'response', 'pearson' or 'working'"
     r = self.y - self.mu
-    if type == "deviance": return np.sign(r) * np.sqrt(np.maximum(self.devres, 0))
-    if type == "response": return r
-    if type == "pearson": return r * np.sqrt(self.wt / self.family.variance(self.mu))
-    if type == "working": return self.wrkres.copy()
-    raise ValueError(f"unknown residual type {type!r}: use 'deviance', 'response', 'pearson' or 'working'")
+    if type == "deviance": r = np.sign(r) * np.sqrt(np.maximum(self.devres, 0))
+    elif type == "pearson": r = r * np.sqrt(self.wt / self.family.variance(self.mu))
+    elif type == "working": r = self.wrkres.copy()
+    elif type != "response": raise ValueError(f"unknown residual type {type!r}: use 'deviance', 'response', 'pearson' or 'working'")
+    return self.align_rows(r) if align else r
 
 # %% ../nbs/12_glmm.ipynb #9a4189a1
 @patch

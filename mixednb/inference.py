@@ -9,7 +9,7 @@ __all__ = ['param_rows', 'param_values', 'LikelihoodRatioTest', 'likelihoodratio
            'shortestcovint', 'load']
 
 # %% ../nbs/15_inference.ipynb #01429fac
-import copy, json, math, warnings
+import copy, json, math, os, warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.feather as feather
 from scipy import stats
 from fastcore.basics import patch
+from joblib import Parallel, delayed
 from tqdm.auto import tqdm
 
 from .lmm import MixedModel, LinearMixedModel
@@ -234,22 +235,43 @@ class BootstrapResult:
     def __repr__(self): return f"BootstrapResult({self.n} replicates, {len(self.params)} parameters, seed={self.seed})"
 
 # %% ../nbs/15_inference.ipynb #14fbdf39
+def _refit_replicates(m:MixedModel, seeds:list)->np.ndarray:
+    "Parameters of `m` refitted to one response simulated from each seed (a copy of `m` is refitted)"
+    work, out = copy.deepcopy(m), np.empty((len(seeds), len(param_rows(m))))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")        # singular or non-converged replicates are part of the distribution
+        for i, s in enumerate(seeds):
+            work.refit(m.simulate(seed=np.random.default_rng(s)))
+            out[i] = param_values(work)
+    return out
+
+def _parallel_replicates(m, seeds, n_jobs, bar)->np.ndarray:
+    "`_refit_replicates` over chunks of `seeds` in `n_jobs` worker processes (joblib's loky, one BLAS thread each), in order"
+    k = max(1, min(64, len(seeds) // (4 * n_jobs)))
+    chunks = [seeds[i:i + k] for i in range(0, len(seeds), k)]
+    run = Parallel(n_jobs=n_jobs, backend="loky", inner_max_num_threads=1, return_as="generator")
+    out = []
+    for v in run(delayed(_refit_replicates)(m, c) for c in chunks): out.append(v); bar.update(len(v))
+    return np.vstack(out)
+
+# %% ../nbs/15_inference.ipynb #28404e3c
 def parametricbootstrap(m:MixedModel,          # a fitted LMM or GLMM
                         n:int,                 # number of replicates
-                        seed:int=None,         # seed of `numpy.random.default_rng`
+                        seed:int=None,         # seed (None: fresh entropy, recorded in the result)
                         progress:bool=True,    # show a tqdm progress bar
+                        n_jobs:int=1,          # worker processes (-1: one per core); the result does not depend on it
                        )->BootstrapResult:
     "Simulate `n` responses from the fitted model, refit a copy of it to each, and collect the parameters"
     if n < 1: raise ValueError(f"n must be a positive number of replicates, got {n}")
-    rng, work = np.random.default_rng(seed), copy.deepcopy(m)
-    params, est = param_rows(m), param_values(m)
-    vals = np.empty((int(n), len(params)))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")        # singular or non-converged replicates are part of the distribution
-        for i in tqdm(range(int(n)), disable=not progress, desc="bootstrap"):
-            work.refit(m.simulate(seed=rng))
-            vals[i] = param_values(work)
-    return BootstrapResult(vals, params, est, seed)
+    if not m.isfitted: raise ValueError("the model is not fitted: call fit() first")
+    n_jobs = (os.cpu_count() or 1) if n_jobs == -1 else int(n_jobs)
+    if n_jobs < 1: raise ValueError(f"n_jobs must be a positive number of processes or -1, got {n_jobs}")
+    ss = np.random.SeedSequence(seed)
+    seeds = ss.spawn(int(n))
+    with tqdm(total=int(n), disable=not progress, desc="bootstrap") as bar:
+        if n_jobs == 1 or n < 2: vals = _refit_replicates(m, seeds); bar.update(int(n))
+        else: vals = _parallel_replicates(m, seeds, min(n_jobs, int(n)), bar)
+    return BootstrapResult(vals, param_rows(m), param_values(m), ss.entropy)
 
 # %% ../nbs/15_inference.ipynb #bce00216
 def shortestcovint(v:np.ndarray, level:float=0.95)->tuple:

@@ -77,6 +77,22 @@ class MixedModel:
     (chapter 9); `summary`, `fitstats` and the text, Markdown, HTML and LaTeX reprs (chapter 10)."""
     reml = False                   # the REML criterion (LMMs only)
     has_dispersion = True          # does the model estimate a dispersion (σ for an LMM)?
+    schema = None                  # {variable: VarSchema}: the coding of the data (None for a model built from parts)
+    rows = None                    # positions in the user's table of the rows the model uses (None: all of them)
+    nrows_data = None              # number of rows of the user's table
+
+# %% ../nbs/07_lmm.ipynb #37c7f455
+@patch
+def _keep_frame(self:MixedModel, mf):
+    "Remember the model frame's coding (`schema`) and which rows of the user's table the model uses"
+    self.schema, self.rows, self.nrows_data = mf.schema, mf.rows, mf.nrows_data
+
+@patch
+def align_rows(self:MixedModel, v:np.ndarray)->np.ndarray:
+    "A vector over the model's rows placed at the user's rows: NaN at the rows dropped for missing values"
+    if self.rows is None or self.nrows_data == len(v): return v
+    out = np.full(self.nrows_data, np.nan); out[self.rows] = v
+    return out
 
 # %% ../nbs/07_lmm.ipynb #60782cf3
 @dataclass(eq=False, repr=False, init=False)
@@ -105,6 +121,7 @@ class LinearMixedModel(MixedModel):
         "Model `formula` on `data` (a DataFrame or a bundled data set's name); prior `weights`: array or column name"
         if isinstance(data, str): data = dataset(data)
         mf = model_frame(formula, data, contrasts)
+        self._keep_frame(mf)
         self._setup(mf.y, mf.X, mf.coefnames, mf.reterms, frame_column(mf, weights, "weights"), reml, sigma,
                     mf.formula, mf.yname)
 
@@ -370,24 +387,24 @@ def condvar(self:MixedModel, chunk:int=512):
 
 # %% ../nbs/07_lmm.ipynb #5054f25b
 @patch
-def fitted(self:LinearMixedModel):
+def fitted(self:LinearMixedModel, align:bool=True):  # align: at the user's rows (NaN where dropped); False: the model's n rows
     "Fitted values Xβ̂ + Zb"
     f = self.feterm.fullrankx @ self.fixef
     for r, b in zip(self.reterms, self.ranef()):
         f += np.einsum("ns,sn->n", r.z, b[:, r.refs])
-    return f
+    return self.align_rows(f) if align else f
 
 @patch
-def residuals(self:LinearMixedModel, type:str="response"):
+def residuals(self:LinearMixedModel, type:str="response", align:bool=True):
     "Residuals: 'response' y − ŷ (default), 'pearson' (response·√w, w the prior weights) or 'scaled' (response/σ̂)"
-    r = self.y - self.fitted()
-    if type == "response": return r
-    if type == "pearson": return r * np.sqrt(self._w)
-    if type == "scaled": return r / self.sdest()
-    raise ValueError(f"unknown residual type {type!r}: use 'response', 'pearson' or 'scaled'")
+    r = self.y - self.fitted(align=False)
+    if type == "pearson": r = r * np.sqrt(self._w)
+    elif type == "scaled": r = r / self.sdest()
+    elif type != "response": raise ValueError(f"unknown residual type {type!r}: use 'response', 'pearson' or 'scaled'")
+    return self.align_rows(r) if align else r
 
 @patch
-def leverage(self:MixedModel, chunk:int=2048):
+def leverage(self:MixedModel, chunk:int=2048, align:bool=True):
     "Diagonal of the hat matrix: hᵢ = ‖L⁻¹√wᵢ[Λᵀzᵢ; xᵢ]‖² (wᵢ: the working factor's case weights)"
     n, p, k, wm = len(self.y), self.feterm.rank, len(self.reterms), self.working
     X, sw = self.feterm.fullrankx, np.sqrt(wm._w)
@@ -398,7 +415,7 @@ def leverage(self:MixedModel, chunk:int=2048):
         i1 = min(n, i0 + chunk)
         xs = lsolve(wm.L, k, [z[i0:i1].T.toarray() for z in Zl] + [(sw[i0:i1, None] * X[i0:i1]).T.copy()], p)
         h[i0:i1] = sum((x * x).sum(axis=0) for x in xs)
-    return h
+    return self.align_rows(h) if align else h
 
 # %% ../nbs/07_lmm.ipynb #13cb44ea
 @patch

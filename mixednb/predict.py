@@ -21,16 +21,16 @@ from .gausshermite import ghnorm
 from .glmm import GeneralizedLinearMixedModel
 from .fitting import OptSummary
 from .linalg import lsolve
-from .formula import Term, FunctionTerm, InteractionTerm, ConstantTerm, FullDummyTerm
-from .modelframe import used_variables, complete_rows, term_columns, _factor_names
-from .schema import VarSchema, is_categorical, levels_codes, _label
+from .modelframe import as_table, used_variables, complete_rows, term_columns, fixed_columns, _factor_names
+from .schema import recode, _label
 
 # %% ../nbs/16_predict.ipynb #8c0c2469
 @patch
-def cooksdistance(self:MixedModel)->np.ndarray:
+def cooksdistance(self:MixedModel, align:bool=True)->np.ndarray:
     "Cook's distance Dᵢ = rᵢ²hᵢ / (p·dispersion²·(1 − hᵢ)²), r the Pearson residuals, h the leverage (lme4's formula)"
-    h, r = self.leverage(), self.residuals(type="pearson")
-    return r**2 * h / (self.feterm.rank * self.dispersion(sqr=True) * (1 - h)**2)
+    h, r = self.leverage(align=False), self.residuals(type="pearson", align=False)
+    d = r**2 * h / (self.feterm.rank * self.dispersion(sqr=True) * (1 - h)**2)
+    return self.align_rows(d) if align else d
 
 # %% ../nbs/16_predict.ipynb #6a669a86
 def _row_labels(df:pd.DataFrame, names)->np.ndarray:
@@ -40,79 +40,35 @@ def _row_labels(df:pd.DataFrame, names)->np.ndarray:
     for l in labs[1:]: out = np.array([f"{a} & {b}" for a, b in zip(out, l)], dtype=object)
     return out
 
-def _factors(f)->list:
-    "The fixed-effects and random-effects-lhs factors of formula `f` (Terms and FunctionTerms)"
-    out = []
-    def add(t):
-        if isinstance(t, InteractionTerm):
-            for s in t.terms: add(s)
-        elif isinstance(t, FullDummyTerm): add(t.term)
-        elif isinstance(t, (Term, FunctionTerm)): out.append(t)
-    for t in f.fixed: add(t)
-    for t in f.random:
-        for l in t.lhs: add(l)
-    return list(dict.fromkeys(out))
-
-# %% ../nbs/16_predict.ipynb #75cf9c22
-def _piece_columns(m, df:pd.DataFrame)->dict:
-    "{name piece: column} on the rows of `df`: numeric columns, functions, and an indicator per level of each factor"
-    n, cols, named = len(df), {"(Intercept)": np.ones(len(df))}, _named_levels(m)
-    for t in _factors(m.formula):
-        names = [t.name] if isinstance(t, Term) else list(t.names)
-        sch = {v: VarSchema(v, df[v], is_categorical(df[v], v, {}) or v in named) for v in names}
-        if isinstance(t, FunctionTerm): cols[str(t)] = term_columns(t, sch, n)[0][:, 0]; continue
-        s = sch[t.name]
-        if not s.categorical: cols[t.name] = s.values; continue
-        _check_levels(t.name, s.labels, named.get(t.name, []))
-        for j, l in enumerate(s.labels): cols[f"{t.name}: {l}"] = (s.codes == j).astype(float)
-    return cols
-
-def _named_levels(m)->dict:
-    "{variable: [levels named by a coefficient or random-effects column]}"
+def _re_columns(f, sch:dict, n:int)->dict:
+    "{(grouping factor, column name): values} of every random-effects term's columns on n new rows"
     out = {}
-    for nm in list(m.coefnames) + [c for r in m.reterms for c in r.cnames]:
-        for piece in nm.split(" & "):
-            if ": " in piece:
-                v, l = piece.split(": ", 1)
-                out.setdefault(v, [])
-                if l not in out[v]: out[v].append(l)
+    for t in f.random:
+        for l in t.lhs:
+            M, names = term_columns(l, sch, n)
+            out.update({(t.gname, c): M[:, j] for j, c in enumerate(names)})
     return out
 
-def _check_levels(name, labels, named):
-    "Error for a level of fixed-effects factor `name` the model has not seen (at most one unnamed level: the base)"
-    unnamed = [l for l in labels if l not in named]
-    first = min(named) if named else None
-    bad = [l for l in unnamed if first is not None and l > first] or unnamed[1:]
-    if bad: raise ValueError(f"level(s) {', '.join(map(repr, bad))} of {name!r} were not in the data the model was fitted to")
-
-def _model_columns(names:list, cols:dict, n:int)->np.ndarray:
-    "The n × len(names) matrix of the products of each name's pieces (absent indicator: all zero)"
-    M = np.ones((n, len(names)))
-    for j, nm in enumerate(names):
-        for piece in nm.split(" & "):
-            if piece in cols: M[:, j] *= cols[piece]
-            elif ": " in piece: M[:, j] = 0.0       # a level of the model that the new rows do not have
-            else: raise ValueError(f"cannot form the model column {nm!r} from the new data")
-    return M
-
-# %% ../nbs/16_predict.ipynb #459d7b71
-def newdata_design(m:MixedModel, newdata:pd.DataFrame)->tuple:
+# %% ../nbs/16_predict.ipynb #75cf9c22
+def newdata_design(m:MixedModel, newdata)->tuple:
     "(rows, X, [(z, refs, new labels)] per term) for the complete rows of `newdata` in the model's coding"
-    if not isinstance(newdata, pd.DataFrame): newdata = pd.DataFrame(newdata)
-    f = m.formula
+    if m.schema is None: raise ValueError("this model was built from parts, not from a formula and data: it has no coding for new data")
+    newdata, f = as_table(newdata), m.formula
     need = [v for v in used_variables(f) if f.lhs is None or v not in _factor_names(f.lhs)]
     missing = [v for v in need if v not in newdata.columns]
     if missing: raise ValueError(f"newdata lacks the column(s) {', '.join(map(repr, missing))}")
     rows = complete_rows(newdata, need)
-    df = newdata.iloc[rows].reset_index(drop=True)
-    cols = _piece_columns(m, df)
-    X = _model_columns(m.coefnames, cols, len(df))
-    terms = []
+    df, n = newdata.iloc[rows].reset_index(drop=True), len(rows)
+    sch = {v: recode(s, df[v]) for v, s in m.schema.items() if v in need}
+    X, names = fixed_columns(f, sch, n)
+    assert names == list(m.coefnames), f"new data coded to {names}, the model has {list(m.coefnames)}"
+    zc, terms = _re_columns(f, sch, n), []
     for r in m.reterms:
-        lab = _row_labels(df, r.gname.split(" & ")) if len(df) else np.array([], dtype=object)
+        lab = _row_labels(df, r.gname.split(" & ")) if n else np.array([], dtype=object)
         pos = {l: i for i, l in enumerate(r.levels)}
         refs = np.array([pos.get(l, -1) for l in lab], dtype=np.int64)
-        terms.append((_model_columns(list(r.cnames), cols, len(df)), refs, list(dict.fromkeys(lab[refs < 0]))))
+        z = np.column_stack([zc[(r.gname, c)] for c in r.cnames]) if n else np.empty((0, r.S))
+        terms.append((z, refs, list(dict.fromkeys(lab[refs < 0]))))
     return rows, X, terms
 
 # %% ../nbs/16_predict.ipynb #6bd47d49
@@ -152,20 +108,21 @@ def predict(self:MixedModel,
     if type not in ("response", "linpred"): raise ValueError(f"type must be 'response' or 'linpred', not {type!r}")
     if interval not in (None, "confidence", "prediction"):
         raise ValueError(f"interval must be None, 'confidence' or 'prediction', not {interval!r}")
-    glmm = hasattr(self, "family")
+    glmm = isinstance(self, GeneralizedLinearMixedModel)
     if interval == "prediction" and glmm: raise ValueError("prediction intervals are defined for LMMs only: use 'confidence'")
-    if newdata is None:
-        N, rows, X = self.nobs, np.arange(self.nobs), self.X
+    if newdata is None:                      # the model's rows, placed at the user's rows (NaN where dropped)
+        N = self.nrows_data or self.nobs
+        rows, X = (np.arange(self.nobs) if self.rows is None else self.rows), self.X
         terms = [(r.z, r.refs.astype(np.int64), []) for r in self.reterms]
-        off = self.offset if glmm else np.zeros(N)
+        off = self.offset if glmm else np.zeros(self.nobs)
     else:
-        N = len(newdata)
+        N = len(as_table(newdata))
         rows, X, terms = newdata_design(self, newdata)
-        off = np.zeros(N) if offset is None else np.broadcast_to(np.asarray(offset, float), (N,))
+        off = (np.zeros(N) if offset is None else np.broadcast_to(np.asarray(offset, float), (N,)))[rows]
     if new_re_levels == "error" and re:
         new = [f"{r.gname}: {', '.join(map(str, t[2]))}" for r, t in zip(self.reterms, terms) if t[2]]
         if new: raise ValueError(f"new levels in newdata, {'; '.join(new)}: use new_re_levels='population' or 'missing'")
-    eta = off[rows] + X @ self.coef
+    eta = off + X @ self.coef
     use = [(t[1] >= 0) & re for t in terms]
     if re:
         for (z, refs, _), b, ok in zip(terms, self.ranef(), use):
@@ -192,7 +149,7 @@ def _dense_pred(m, re=True):
     A = np.hstack([Z @ Λ, X])
     M = A.T @ (w[:, None] * A); q = Λ.shape[1]; M[:q, :q] += np.eye(q)
     a = A if re else np.hstack([0 * Z @ Λ, X])
-    eta = a @ np.r_[np.concatenate([u.T.ravel() for u in m.u]), m.beta] + (m.offset if hasattr(m, "offset") else 0)
+    eta = a @ np.r_[np.concatenate([u.T.ravel() for u in m.u]), m.beta] + (m.offset if isinstance(m, GeneralizedLinearMixedModel) else 0)
     return eta, m.dispersion(sqr=True) * np.einsum("ij,ji->i", a, np.linalg.solve(M, a.T))
 
 # %% ../nbs/16_predict.ipynb #5368f46e
@@ -216,7 +173,7 @@ def saveoptsum(self:MixedModel, path):
     "Write the model's `OptSummary` (settings, θ̂, β̂ for a GLMM, objective and log) as JSON to `path`"
     os_, d = self.optsum, {"format": "mixednb.optsum", "version": 1, "model": type(self).__name__,
                           "formula": str(self.formula), "nobs": self.nobs, "theta": self.theta.tolist()}
-    if hasattr(self, "family"): d["beta"] = self.beta.tolist()
+    if isinstance(self, GeneralizedLinearMixedModel): d["beta"] = self.beta.tolist()
     for k in OptSummary.__dataclass_fields__:
         v = getattr(os_, k)
         if k == "fitlog": v = [[np.asarray(t, float).tolist(), float(o)] for t, o in v]

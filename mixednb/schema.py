@@ -6,9 +6,10 @@ Docs: https://mixednb.github.io/mixednb/schema.html.md"""
 
 # %% auto #0
 __all__ = ['is_categorical', 'levels_codes', 'AbstractContrasts', 'DummyCoding', 'EffectsCoding', 'HelmertCoding',
-           'FullDummyCoding', 'Grouping', 'VarSchema']
+           'FullDummyCoding', 'Grouping', 'VarSchema', 'recode']
 
 # %% ../nbs/02_schema.ipynb #7be24d17
+import copy
 import numpy as np
 import pandas as pd
 
@@ -125,3 +126,17 @@ class VarSchema:
         if not self.categorical: return self.values[:, None], [self.name]
         C, lv = (FullDummyCoding() if full else self.contrasts).matrix(self.labels, self.name)
         return C[self.codes], [f"{self.name}: {l}" for l in lv]
+
+# %% ../nbs/02_schema.ipynb #128ffdeb
+def recode(s:VarSchema, col:pd.Series)->VarSchema:
+    "A copy of schema `s` for the new values `col`: `s`'s levels and contrasts (an unseen level is an error)"
+    new = copy.copy(s)
+    if not s.categorical:
+        new.values = col.to_numpy(dtype=np.float64); return new
+    pos = {l: i for i, l in enumerate(s.labels)}
+    labs = [_label(v) for v in col.to_numpy()]
+    new.codes = np.array([pos.get(l, -1) for l in labs], dtype=np.int32)
+    if (new.codes < 0).any():
+        bad = list(dict.fromkeys(l for l, c in zip(labs, new.codes) if c < 0))
+        raise ValueError(f"level(s) {', '.join(map(repr, bad))} of {s.name!r} were not in the data the model was fitted to")
+    return new

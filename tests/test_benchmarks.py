@@ -41,3 +41,11 @@ def test_simdata_shapes():
     big = simdata.crossed_frame(5000, 60, 37, seed=3, alpha=0.6)
     assert len(big.g.cat.categories) == 60 and big.h.value_counts().min() >= 1    # every level present
     np.testing.assert_array_equal(simdata.crossed(2000).y, df.y)                  # seeded
+
+
+def test_inference_quick(capsys):
+    import inference  # noqa: E402  (benchmarks/inference.py)
+    res = inference.main(["--nboot", "3", "--nsim", "5", "--reps", "1"])
+    assert [r["model"] for r in res["rows"]] == ["sleepstudy", "penicillin"]
+    assert all(r["boot_ms"] > 0 and r["predict_ms"] > 0 and "lme4_boot_ms" not in r for r in res["rows"])
+    assert "bootstrap/replicate" in capsys.readouterr().out
