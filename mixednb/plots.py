@@ -238,7 +238,7 @@ def residplot(m:MixedModel,       # a fitted LMM or GLMM
     "Residuals against fitted values, and a normal QQ plot of the residuals (two panels); returns the Figure"
     if not isinstance(m, MixedModel): raise TypeError(f"expected a fitted MixedModel, got {type(m).__name__}")
     type = type or inspect.signature(m.residuals).parameters["type"].default
-    res, fv = m.residuals(type=type), m.fitted()
+    res, fv = m.residuals(type=type, align=False), m.fitted(align=False)     # the model's rows: none dropped for missing values
     fig, (a0, a1) = _panels(2, axes, figsize)
     a0.scatter(fv, res, s=10, alpha=0.6)
     a0.axhline(0, color="grey", lw=0.8, ls="--")
