@@ -19,5 +19,6 @@ from .gausshermite import ghnorm
 from .glmm import GeneralizedLinearMixedModel
 from .api import fit
 from .inference import likelihoodratiotest, LikelihoodRatioTest, parametricbootstrap, BootstrapResult, shortestcovint
-from .predict import cooksdistance, newdata_design, restoreoptsum
+from .profiles import MixedModelProfile
+from .predict import newdata_design, restoreoptsum
 from .ddf import satterthwaite_table, kenward_roger_table, satterthwaite_F, kr_test, fe_term_columns, type3_contrasts

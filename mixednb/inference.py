@@ -153,16 +153,18 @@ def _interval_frame(m:MixedModel, lower, upper)->pd.DataFrame:
 @patch
 def confint(self:MixedModel,
             level:float=0.95,         # coverage
-            method:str="wald",        # "wald", or "bootstrap" (a parametric bootstrap of `nboot` replicates)
+            method:str="wald",        # "wald", "profile" (likelihood profile, chapter 15a) or "bootstrap" (`nboot` replicates)
             nboot:int=1000,           # bootstrap: replicates
             seed:int=None,            # bootstrap: seed of the random-number generator
-            progress:bool=False,      # bootstrap: show a progress bar
+            progress:bool=False,      # bootstrap and profile: show a progress bar
            )->pd.DataFrame:
     "Confidence intervals, one row per parameter (kind, group, name, estimate, lower, upper)"
     _check_level(level)
     if method == "bootstrap":
         return parametricbootstrap(self, nboot, seed=seed, progress=progress).confint(level)
-    if method != "wald": raise ValueError(f"method must be 'wald' or 'bootstrap', got {method!r}")
+    if method == "profile":                  # `profile` is patched on by chapter 15a (mixednb.profiles)
+        return self.profile(threshold=max(4.0, stats.norm.ppf(0.5 + level / 2) + 0.25), progress=progress).confint(level)
+    if method != "wald": raise ValueError(f"method must be 'wald', 'profile' or 'bootstrap', got {method!r}")
     npar = len(param_rows(self)); p = len(self.beta)
     kept = self.feterm.piv[:self.feterm.rank]
     half = stats.norm.ppf(0.5 + level / 2) * self.stderror()[kept]
