@@ -22,3 +22,4 @@ from .inference import likelihoodratiotest, LikelihoodRatioTest, parametricboots
 from .profiles import MixedModelProfile
 from .predict import newdata_design, restoreoptsum
 from .ddf import satterthwaite_table, kenward_roger_table, satterthwaite_F, kr_test, fe_term_columns, type3_contrasts
+from .scale import is_source, as_dataset, fit_source, OutOfCoreLMM, RowsOnDisk, memory_table, check_memory

@@ -1,0 +1,57 @@
+"""Chapter 18 on a real cluster: a `distributed.LocalCluster` of two worker processes fits what memory fits.
+
+Dask and distributed are in the dev extra: without them this module fails (it does not skip), so CI notices.
+"""
+import numpy as np
+import pandas as pd
+import pytest
+
+import dask.dataframe as dd
+from distributed import Client, LocalCluster
+
+from mixednb import fit
+from mixednb.scale import OutOfCoreLMM
+
+
+def crossed(n=6_000, nu=120, ni=60, seed=3):
+    "Crossed users × items, users as strings, items as integers, a 3-level fixed factor"
+    rng = np.random.default_rng(seed)
+    u, i = rng.integers(0, nu, n), rng.integers(0, ni, n)
+    x, c = rng.standard_normal(n), rng.choice(["a", "b", "c"], n)
+    bu, su, bi = 0.7 * rng.standard_normal(nu), 0.3 * rng.standard_normal(nu), 0.4 * rng.standard_normal(ni)
+    y = 1 + 0.5 * x + 0.3 * (c == "b") + bu[u] + su[u] * x + bi[i] + rng.standard_normal(n)
+    return pd.DataFrame({"y": y, "x": x, "c": c, "user": [f"u{k}" for k in u], "item": i})
+
+
+@pytest.fixture(scope="module")
+def parquet_dir(tmp_path_factory):
+    d = tmp_path_factory.mktemp("scale")
+    df = crossed()
+    for k, rows in enumerate(np.array_split(np.arange(len(df)), 6)): df.iloc[rows].to_parquet(d / f"part-{k}.parquet", index=False)
+    return d
+
+
+@pytest.fixture(scope="module")
+def client():
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, Client(cluster) as c:
+        yield c
+
+
+def _same(m, m0):
+    np.testing.assert_allclose(m.objective(), m0.objective(), rtol=1e-12)
+    np.testing.assert_allclose(np.r_[m.theta, m.beta], np.r_[m0.theta, m0.beta], rtol=1e-6)
+
+
+@pytest.mark.parametrize("form", ["y ~ 1 + x + c + (1 | user) + (1 | item)", "y ~ 1 + x + (1 + x | user)"])
+def test_local_cluster_fits_as_memory(parquet_dir, client, form):
+    m0 = fit(form, pd.read_parquet(parquet_dir))
+    m = fit(form, dd.read_parquet(parquet_dir), scheduler=client)
+    assert isinstance(m, OutOfCoreLMM)
+    _same(m, m0)
+    r = m.residuals().compute()                      # a lazy Series, computed on the workers
+    np.testing.assert_allclose(r.to_numpy(), m0.residuals(), atol=1e-6)
+
+
+def test_parquet_glob_fits_as_memory(parquet_dir):
+    form = "y ~ 1 + x + c + (1 | user) + (1 | item)"
+    _same(fit(form, str(parquet_dir / "*.parquet"), chunk_rows=700), fit(form, pd.read_parquet(parquet_dir)))
