@@ -16,9 +16,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.feather as feather
-from scipy import stats
+from scipy.special import chdtrc, ndtri
 from fastcore.basics import patch
-from tqdm.auto import tqdm
 
 from .lmm import MixedModel, LinearMixedModel
 from .glmm import GeneralizedLinearMixedModel
@@ -133,7 +132,7 @@ def likelihoodratiotest(*models:MixedModel,   # nested models, in any order
     dev = np.array([m.objective() for m in ms]); dof = np.array([m.dof() for m in ms])
     n = models[0].nobs
     chisq = np.r_[np.nan, dev[:-1] - dev[1:]]; ddof = np.r_[0, np.diff(dof)]
-    p = np.r_[np.nan, stats.chi2.sf(chisq[1:], ddof[1:])]
+    p = np.r_[np.nan, np.where(ddof[1:] > 0, chdtrc(np.maximum(ddof[1:], 1), np.maximum(chisq[1:], 0.0)), np.nan)]  # χ² upper tail (scipy.stats.chi2.sf)
     frame = pd.DataFrame({"model": [str(m.formula) for m in ms], "dof": dof, "deviance": dev, "AIC": dev + 2 * dof,
                           "BIC": dev + dof * math.log(n), "chisq": chisq, "ddof": ddof, "p": p})
     return LikelihoodRatioTest(frame, ms, reml)
@@ -164,7 +163,7 @@ def confint(self:MixedModel,
     if method != "wald": raise ValueError(f"method must be 'wald' or 'bootstrap', got {method!r}")
     npar = len(param_rows(self)); p = len(self.beta)
     kept = self.feterm.piv[:self.feterm.rank]
-    half = stats.norm.ppf(0.5 + level / 2) * self.stderror()[kept]
+    half = ndtri(0.5 + level / 2) * self.stderror()[kept]
     lo, hi = np.full(npar, np.nan), np.full(npar, np.nan)
     lo[npar - p:], hi[npar - p:] = self.beta - half, self.beta + half
     return _interval_frame(self, lo, hi)
@@ -241,6 +240,7 @@ def parametricbootstrap(m:MixedModel,          # a fitted LMM or GLMM
                        )->BootstrapResult:
     "Simulate `n` responses from the fitted model, refit a copy of it to each, and collect the parameters"
     if n < 1: raise ValueError(f"n must be a positive number of replicates, got {n}")
+    from tqdm.auto import tqdm                 # here, not at import: 50 ms that only a bootstrap needs
     rng, work = np.random.default_rng(seed), copy.deepcopy(m)
     params, est = param_rows(m), param_values(m)
     vals = np.empty((int(n), len(params)))

@@ -7,9 +7,9 @@ Docs: https://mixednb.github.io/mixednb/linalg.html.md"""
 # %% auto #0
 __all__ = ['scale_inflate_ubd', 'scale_inflate_ubd_dense', 'scale_sparse', 'scale_sparse_dense', 'rmul_lambda', 'blas_threads',
            'chol_ubd', 'chol_dense', 'rdiv_ubd_dense', 'rdiv_ubd_sparse', 'rdiv_dense', 'syrk_sparse_ubd',
-           'syrk_dense_ubd', 'sparse_sparse_t_dense', 'syrk_sparse_dense', 'dense_sparse_t', 'syrk_lower', 'syrk_dense',
-           'logdet_ubd', 'logdet_block', 'copyscale', 'cholesky_blocked', 'FactorPlan', 'dense_L', 'todense_lower',
-           'ubd_trsv', 'sparse_gemv_sub', 'lsolve']
+           'syrk_dense_ubd', 'sparse_sparse_t_dense', 'syrk_sparse_dense', 'dense_sparse_t', 'sparse_dense_t',
+           'syrk_lower', 'syrk_dense', 'logdet_ubd', 'logdet_block', 'copyscale', 'cholesky_blocked', 'FactorPlan',
+           'dense_L', 'todense_lower', 'ubd_trsv', 'sparse_gemv_sub', 'lsolve']
 
 # %% ../nbs/06_linalg.ipynb #1bc82f3f
 import numpy as np
@@ -317,6 +317,22 @@ def dense_sparse_t(C, P, colptr, rowidx, Qd):
                     for a in range(m):
                         C[a, r * Sl + b] -= P[a, c * Sj + t] * q
 
+# %% ../nbs/06_linalg.ipynb #520e3c4d
+@njit(cache=True)
+def sparse_dense_t(C, colptr, rowidx, Pd, Q):
+    "C −= P Qᵀ for BlockedSparse P (`colptr`, `rowidx`, `Pd` nb×Si×Sj) and dense Q (m × Sⱼℓⱼ)"
+    Si, Sj = Pd.shape[1], Pd.shape[2]
+    m = Q.shape[0]
+    for c in range(len(colptr) - 1):
+        for k in range(colptr[c], colptr[c + 1]):
+            r0 = rowidx[k] * Si
+            for a in range(Si):
+                for b in range(m):
+                    s = 0.0
+                    for t in range(Sj):
+                        s += Pd[k, a, t] * Q[b, c * Sj + t]
+                    C[r0 + a, b] -= s
+
 # %% ../nbs/06_linalg.ipynb #c12b6207
 @njit(cache=True)
 def syrk_lower(C, P):
@@ -404,7 +420,7 @@ def _rank_update(C, P, Q, diag):
     if sp_p and diag: return syrk_sparse_dense, (C, P.colptr, P.rowidx, P.data, _band(C))
     if sp_p and sp_q: return sparse_sparse_t_dense, (C, P.colptr, P.rowidx, P.data, Q.colptr, Q.rowidx, Q.data, False)
     if sp_q: return dense_sparse_t, (C, P, Q.colptr, Q.rowidx, Q.data)
-    if sp_p: raise TypeError("sparse P with dense Q does not occur in a blocked L")
+    if sp_p: return sparse_dense_t, (C, P.colptr, P.rowidx, P.data, Q)
     if diag: return syrk_dense, (C, P)
     return _sub_product, (C, P, Q)
 
