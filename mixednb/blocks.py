@@ -118,7 +118,7 @@ def filled_in(rts:list)->list:
     return [any(not isnested(rts[m].refs, rts[j].refs) for m in range(j)) for j in range(len(rts))]
 
 # %% ../nbs/05_blocks.ipynb #86b53f29
-DENSE_FILL = 0.1       # an off-diagonal block of L fuller than this is stored dense (measured: benchmarks/fill.py)
+DENSE_FILL = 0.2       # an off-diagonal block of L fuller than this is stored dense (measured: benchmarks/fill.py)
 
 def fill_ratio(B:BlockedSparse)->float:
     "Share of the possible Si×Sj blocks that `B` stores: nnzb / (block rows × block columns)"
