@@ -40,7 +40,7 @@ def _fma(fn, args) -> float:
     "Multiply-adds of one dense kernel call of a FactorPlan (0 for sparse and block-diagonal work)"
     if fn is linalg.chol_dense: return args[0].shape[0] ** 3 / 3
     if fn is linalg.rdiv_dense: B, L = args; return B.size * L.shape[0] / 2
-    if fn is linalg.rdiv_ubd_dense: B, Ld = args; return B.size * Ld.shape[1] / 2
+    if fn in (linalg.rdiv_ubd_dense, linalg.rdiv_ubd_rows): B, Ld = args; return B.size * Ld.shape[1] / 2
     if fn is linalg.syrk_dense: C, P = args; return P.shape[0] ** 2 * P.shape[1] / 2
     if fn is linalg.syrk_dense_ubd: Cd, P = args; return Cd.size * P.shape[1]
     if fn is linalg._sub_product: C, P, Q = args; return P.shape[0] * Q.shape[0] * P.shape[1]
