@@ -20,3 +20,9 @@ def test_import_loads_nothing_heavy():
 def test_first_fit_loads_nothing_heavy():
     mods = _modules_after("import mixednb; mixednb.fit('reaction ~ 1 + days + (1 + days|subj)', 'sleepstudy')")
     assert "scipy.stats" not in mods and "tqdm" not in mods
+
+
+def test_inference_chapters_load_their_helpers_on_use():
+    "Profiles, denominator df, bootstrap and out-of-core fits load scipy.optimize/interpolate, joblib, tqdm, dask when used"
+    mods = _modules_after("import mixednb")
+    assert not {"scipy.optimize", "scipy.interpolate", "joblib", "dask", "matplotlib"} & mods
