@@ -37,6 +37,8 @@ class Model:
 
 
 GLMM_SETTINGS = ["default", "nloptwrap"]      # glmer's default (bobyqa + Nelder-Mead) and its fastest
+KB07_20 = "rt ~ 1 + spkr * prec * load + (1 + spkr + prec + load|subj) + (1 + spkr + prec + load|item)"       # 20 θ
+KB07_72 = "rt ~ 1 + spkr * prec * load + (1 + spkr * prec * load|subj) + (1 + spkr * prec * load|item)"       # 72 θ
 MODELS = [
     Model("dyestuff", "dyestuff", "yield ~ 1 + (1|batch)", reps=100),
     Model("dyestuff2", "dyestuff2", "yield ~ 1 + (1|batch)", reps=100),
@@ -57,13 +59,18 @@ MODELS = [
           lme4=GLMM_SETTINGS),
     Model("sim_crossed_200k", "sim_crossed_200k", "y ~ 1 + x + (1|A) + (1|B)", reps=5, lme4=["default", "bobyqa"]),
     Model("movielens_1m", "movielens_like", "y ~ 1 + (1|g) + (1|h)", reps=1),
+    Model("kb07_20", "kb07_like", KB07_20, reps=5, lme4=["default", "bobyqa"]),
+    Model("kb07_72", "kb07_like", KB07_72, reps=1, lme4=["default"]),
 ]
 QUICK = {"dyestuff", "sleepstudy", "penicillin", "pastes", "contra"}
 BIG = 500_000                     # rows above which the warm-up fit is a small model of the same shape
 
 
+SIMULATED = {"movielens_like": simdata.movielens_like, "kb07_like": simdata.kb07_like}   # seeded generators
+
+
 def load(name: str) -> pd.DataFrame:
-    return simdata.movielens_like() if name == "movielens_like" else mixednb.dataset(name)
+    return SIMULATED[name]() if name in SIMULATED else mixednb.dataset(name)
 
 
 def glmm_available() -> bool:

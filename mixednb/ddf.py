@@ -15,7 +15,7 @@ import math, warnings
 import numpy as np
 import pandas as pd
 import scipy.linalg as sla
-from scipy import stats
+from scipy.special import fdtrc, stdtr
 from fastcore.basics import patch
 
 from .formula import Term, FunctionTerm, FullDummyTerm, InteractionTerm
@@ -101,7 +101,7 @@ def _t_frame(m, coef, se, df)->pd.DataFrame:
         return out
     b, s, d = full(coef), full(se), full(df)
     t = b / s
-    return pd.DataFrame({"Coef.": b, "Std. Error": s, "df": d, "t": t, "Pr(>|t|)": 2 * stats.t.sf(np.abs(t), d)},
+    return pd.DataFrame({"Coef.": b, "Std. Error": s, "df": d, "t": t, "Pr(>|t|)": 2 * stdtr(d, -np.abs(t))},
                         index=pd.Index(m.coefnames, name="name"))
 
 def satterthwaite_table(m:LinearMixedModel)->pd.DataFrame:
@@ -286,6 +286,6 @@ def anova(self:MixedModel,       # an LMM (a GLMM gets an error saying so)
         if len(L) == 0: rows.append((t, np.nan, np.nan, 0, np.nan, np.nan, np.nan)); continue
         F, ℓ, ν = test(L, β, *parts)
         ms = F * self.varest()
-        rows.append((t, ms * ℓ, ms, ℓ, ν, F, stats.f.sf(F, ℓ, ν)))
+        rows.append((t, ms * ℓ, ms, ℓ, ν, F, fdtrc(ℓ, ν, F)))
     out = pd.DataFrame(rows, columns=["term", "SumSq", "MeanSq", "NumDF", "DenDF", "F", "p"]).set_index("term")
     return out.astype({"NumDF": int} | {c: float for c in ("SumSq", "MeanSq", "DenDF", "F", "p")})

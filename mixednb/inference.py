@@ -16,10 +16,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.feather as feather
-from scipy import stats
+from scipy.special import chdtrc, ndtri
 from fastcore.basics import patch
-from joblib import Parallel, delayed
-from tqdm.auto import tqdm
 
 from .lmm import MixedModel, LinearMixedModel
 from .glmm import GeneralizedLinearMixedModel
@@ -134,7 +132,7 @@ def likelihoodratiotest(*models:MixedModel,   # nested models, in any order
     dev = np.array([m.objective() for m in ms]); dof = np.array([m.dof() for m in ms])
     n = models[0].nobs
     chisq = np.r_[np.nan, dev[:-1] - dev[1:]]; ddof = np.r_[0, np.diff(dof)]
-    p = np.r_[np.nan, stats.chi2.sf(chisq[1:], ddof[1:])]
+    p = np.r_[np.nan, np.where(ddof[1:] > 0, chdtrc(np.maximum(ddof[1:], 1), np.maximum(chisq[1:], 0.0)), np.nan)]  # χ² upper tail (scipy.stats.chi2.sf)
     frame = pd.DataFrame({"model": [str(m.formula) for m in ms], "dof": dof, "deviance": dev, "AIC": dev + 2 * dof,
                           "BIC": dev + dof * math.log(n), "chisq": chisq, "ddof": ddof, "p": p})
     return LikelihoodRatioTest(frame, ms, reml)
@@ -163,11 +161,11 @@ def confint(self:MixedModel,
     if method == "bootstrap":
         return parametricbootstrap(self, nboot, seed=seed, progress=progress).confint(level)
     if method == "profile":                  # `profile` is patched on by chapter 15a (mixednb.profiles)
-        return self.profile(threshold=max(4.0, stats.norm.ppf(0.5 + level / 2) + 0.25), progress=progress).confint(level)
+        return self.profile(threshold=max(4.0, ndtri(0.5 + level / 2) + 0.25), progress=progress).confint(level)
     if method != "wald": raise ValueError(f"method must be 'wald', 'profile' or 'bootstrap', got {method!r}")
     npar = len(param_rows(self)); p = len(self.beta)
     kept = self.feterm.piv[:self.feterm.rank]
-    half = stats.norm.ppf(0.5 + level / 2) * self.stderror()[kept]
+    half = ndtri(0.5 + level / 2) * self.stderror()[kept]
     lo, hi = np.full(npar, np.nan), np.full(npar, np.nan)
     lo[npar - p:], hi[npar - p:] = self.beta - half, self.beta + half
     return _interval_frame(self, lo, hi)
@@ -251,6 +249,7 @@ def _parallel_replicates(m, seeds, n_jobs, bar)->np.ndarray:
     "`_refit_replicates` over chunks of `seeds` in `n_jobs` worker processes (joblib's loky, one BLAS thread each), in order"
     k = max(1, min(64, len(seeds) // (4 * n_jobs)))
     chunks = [seeds[i:i + k] for i in range(0, len(seeds), k)]
+    from joblib import Parallel, delayed       # here, not at import: only a parallel bootstrap needs it
     run = Parallel(n_jobs=n_jobs, backend="loky", inner_max_num_threads=1, return_as="generator")
     out = []
     for v in run(delayed(_refit_replicates)(m, c) for c in chunks): out.append(v); bar.update(len(v))
@@ -270,6 +269,7 @@ def parametricbootstrap(m:MixedModel,          # a fitted LMM or GLMM
     if n_jobs < 1: raise ValueError(f"n_jobs must be a positive number of processes or -1, got {n_jobs}")
     ss = np.random.SeedSequence(seed)
     seeds = ss.spawn(int(n))
+    from tqdm.auto import tqdm                 # here, not at import: 50 ms that only a bootstrap needs
     with tqdm(total=int(n), disable=not progress, desc="bootstrap") as bar:
         if n_jobs == 1 or n < 2: vals = _refit_replicates(m, seeds); bar.update(int(n))
         else: vals = _parallel_replicates(m, seeds, min(n_jobs, int(n)), bar)

@@ -6,10 +6,10 @@ Docs: https://mixednb.github.io/mixednb/linalg.html.md"""
 
 # %% auto #0
 __all__ = ['scale_inflate_ubd', 'scale_inflate_ubd_dense', 'scale_sparse', 'scale_sparse_dense', 'rmul_lambda', 'blas_threads',
-           'chol_ubd', 'chol_dense', 'rdiv_ubd_dense', 'rdiv_ubd_sparse', 'rdiv_dense', 'syrk_sparse_ubd',
-           'syrk_dense_ubd', 'sparse_sparse_t_dense', 'syrk_sparse_dense', 'dense_sparse_t', 'syrk_lower', 'syrk_dense',
-           'logdet_ubd', 'logdet_block', 'copyscale', 'cholesky_blocked', 'FactorPlan', 'dense_L', 'todense_lower',
-           'ubd_trsv', 'sparse_gemv_sub', 'lsolve']
+           'chol_ubd', 'chol_dense', 'rdiv_ubd_dense', 'rdiv_ubd_rows', 'rdiv_ubd_sparse', 'rdiv_dense',
+           'syrk_sparse_ubd', 'syrk_dense_ubd', 'sparse_sparse_t_dense', 'syrk_sparse_dense', 'dense_sparse_t',
+           'sparse_dense_t', 'syrk_lower', 'syrk_dense', 'logdet_ubd', 'logdet_block', 'copyscale', 'cholesky_blocked',
+           'FactorPlan', 'dense_L', 'todense_lower', 'ubd_trsv', 'sparse_gemv_sub', 'lsolve']
 
 # %% ../nbs/06_linalg.ipynb #1bc82f3f
 import numpy as np
@@ -83,17 +83,34 @@ def scale_sparse(Ld, Ad, lami, lamj):
 # %% ../nbs/06_linalg.ipynb #b7d83f3c
 @njit(cache=True)
 def scale_sparse_dense(L, colptr, rowidx, Ad, lami, lamj):
-    "Overwrite dense `L` with Λᵢᵀ B Λⱼ, B the blocked sparse matrix (`colptr`, `rowidx`, `Ad`)"
+    "Overwrite dense C-ordered `L` with Λᵢᵀ B Λⱼ, B the blocked sparse matrix (`colptr`, `rowidx`, `Ad`)"
     nb, Si, Sj = Ad.shape
+    m, n = L.shape
     L[:] = 0.0
-    Ld = np.empty_like(Ad)
-    scale_sparse(Ld, Ad, lami, lamj)
-    for c in range(len(colptr) - 1):
+    for c in range(len(colptr) - 1):                 # B itself, block by block
         for k in range(colptr[c], colptr[c + 1]):
             r = rowidx[k]
             for a in range(Si):
                 for b in range(Sj):
-                    L[r * Si + a, c * Sj + b] = Ld[k, a, b]
+                    L[r * Si + a, c * Sj + b] = Ad[k, a, b]
+    if Sj > 1 or lamj[0, 0] != 1.0:                  # L ← L Λⱼ in place, along each row: column b needs columns ≥ b
+        for a in range(m):
+            for c0 in range(0, n, Sj):
+                for b in range(Sj):
+                    s = L[a, c0 + b] * lamj[b, b]
+                    for c in range(b + 1, Sj):
+                        s += L[a, c0 + c] * lamj[c, b]
+                    L[a, c0 + b] = s
+    for r0 in range(0, m, Si):                       # L ← Λᵢᵀ L in place, whole rows: row a needs rows ≥ a
+        for a in range(Si):
+            f = lami[a, a]
+            for j in range(n):
+                L[r0 + a, j] *= f
+            for c in range(a + 1, Si):
+                f = lami[c, a]
+                if f != 0.0:
+                    for j in range(n):
+                        L[r0 + a, j] += f * L[r0 + c, j]
 
 # %% ../nbs/06_linalg.ipynb #1a46f777
 @njit(cache=True)
@@ -191,6 +208,20 @@ def rdiv_ubd_dense(B, Ld):
                 for t in range(s):
                     x -= B[a, c0 + t] * Ld[r, s, t]
                 B[a, c0 + s] = x / d
+
+# %% ../nbs/06_linalg.ipynb #7f748b0c
+@njit(cache=True)
+def rdiv_ubd_rows(B, Ld):
+    "As `rdiv_ubd_dense`, row by row (for a C-ordered `B`)"
+    l, S, _ = Ld.shape
+    for a in range(B.shape[0]):
+        for r in range(l):
+            c0 = r * S
+            for s in range(S):
+                x = B[a, c0 + s]
+                for t in range(s):
+                    x -= B[a, c0 + t] * Ld[r, s, t]
+                B[a, c0 + s] = x / Ld[r, s, s]
 
 # %% ../nbs/06_linalg.ipynb #0f44d1ef
 @njit(cache=True)
@@ -317,6 +348,22 @@ def dense_sparse_t(C, P, colptr, rowidx, Qd):
                     for a in range(m):
                         C[a, r * Sl + b] -= P[a, c * Sj + t] * q
 
+# %% ../nbs/06_linalg.ipynb #520e3c4d
+@njit(cache=True)
+def sparse_dense_t(C, colptr, rowidx, Pd, Q):
+    "C −= P Qᵀ for BlockedSparse P (`colptr`, `rowidx`, `Pd` nb×Si×Sj) and dense Q (m × Sⱼℓⱼ)"
+    Si, Sj = Pd.shape[1], Pd.shape[2]
+    m = Q.shape[0]
+    for c in range(len(colptr) - 1):
+        for k in range(colptr[c], colptr[c + 1]):
+            r0 = rowidx[k] * Si
+            for a in range(Si):
+                for b in range(m):
+                    s = 0.0
+                    for t in range(Sj):
+                        s += Pd[k, a, t] * Q[b, c * Sj + t]
+                    C[r0 + a, b] -= s
+
 # %% ../nbs/06_linalg.ipynb #c12b6207
 @njit(cache=True)
 def syrk_lower(C, P):
@@ -388,7 +435,7 @@ def _rdiv(B, Ljj):
     "The call B ← B Lⱼⱼ⁻ᵀ for the block pair's types"
     if isinstance(Ljj, UniformBlockDiagonal):
         if isinstance(B, BlockedSparse): return rdiv_ubd_sparse, (B.data, B.colptr, Ljj.data)
-        return rdiv_ubd_dense, (B, Ljj.data)
+        return (rdiv_ubd_rows if B.flags.c_contiguous else rdiv_ubd_dense), (B, Ljj.data)
     return rdiv_dense, (B, Ljj)
 
 def _sub_product(C, P, Q):
@@ -404,7 +451,7 @@ def _rank_update(C, P, Q, diag):
     if sp_p and diag: return syrk_sparse_dense, (C, P.colptr, P.rowidx, P.data, _band(C))
     if sp_p and sp_q: return sparse_sparse_t_dense, (C, P.colptr, P.rowidx, P.data, Q.colptr, Q.rowidx, Q.data, False)
     if sp_q: return dense_sparse_t, (C, P, Q.colptr, Q.rowidx, Q.data)
-    if sp_p: raise TypeError("sparse P with dense Q does not occur in a blocked L")
+    if sp_p: return sparse_dense_t, (C, P.colptr, P.rowidx, P.data, Q)
     if diag: return syrk_dense, (C, P)
     return _sub_product, (C, P, Q)
 

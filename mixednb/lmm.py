@@ -6,7 +6,7 @@ Docs: https://mixednb.github.io/mixednb/lmm.html.md"""
 
 # %% auto #0
 __all__ = ['statsrank', 'FeTerm', 'alias', 'MixedModel', 'LinearMixedModel', 'dense_objective', 'dense_parts', 'pls_solve',
-           'split_modes']
+           'split_modes', 'selected_inverse']
 
 # %% ../nbs/07_lmm.ipynb #4df97200
 from dataclasses import dataclass, field
@@ -20,7 +20,7 @@ from .data import dataset
 from .modelframe import model_frame, frame_column
 from .remat import ReMat, reterms as _sort_reterms, zmatrix
 from .blocks import (UniformBlockDiagonal, BlockedSparse, block, create_AL, fill_A, block_description)
-from .linalg import logdet_block, FactorPlan, lsolve
+from .linalg import logdet_block, FactorPlan, lsolve, _threads
 from fastcore.basics import patch
 
 # %% ../nbs/07_lmm.ipynb #c158ef91
@@ -440,4 +440,133 @@ def update_A(self:LinearMixedModel, weights=_Unset, y=None):
             if np.any(weights < 0): raise ValueError("weights must be non-negative")
         self.weights, self._w = weights, (np.ones(len(self.y)) if weights is None else weights)
     fill_A(self.A, self.reterms, self.Xy, self._w, lastrow_only=lastrow)
+    self._gplan = None                     # the gradient's copy of A (below) is stale
     return self
+
+# %% ../nbs/07_lmm.ipynb #933db35a
+def _diag_block(m, j:int, k:int, p:int):
+    "Diagonal block j of L's leading part: a term's block, or R_X (j = k)"
+    return m.L[block(j, j)] if j < k else m.L[-1][:p, :p]
+
+def _off_block(m, i:int, j:int, k:int, p:int)->np.ndarray:
+    "Block (i, j), i > j, of L's leading part, dense (the X rows of the last block row if i = k)"
+    b = m.L[block(i, j)] if i < k else m.L[block(k, j)][:p]
+    return b.todense() if isinstance(b, BlockedSparse) else np.asarray(b)
+
+def _rdiv_inv(B:np.ndarray, Ljj)->np.ndarray:
+    "B L_jj⁻¹ (not ⁻ᵀ), a new array"
+    if isinstance(Ljj, UniformBlockDiagonal):                             # B_l L_l⁻¹ level by level
+        l, S, _ = Ljj.data.shape
+        Li = np.linalg.inv(np.tril(Ljj.data))
+        return (B.reshape(-1, l, S).transpose(1, 0, 2) @ Li).transpose(1, 0, 2).reshape(B.shape)
+    return sla.solve_triangular(Ljj, B.T, lower=True, trans="T", check_finite=False).T
+
+def _inv_gram(Ljj):
+    "L_jj⁻ᵀL_jj⁻¹: (ℓ, S, S) blocks for a block-diagonal L_jj, else dense"
+    if isinstance(Ljj, UniformBlockDiagonal):
+        Li = np.linalg.inv(np.tril(Ljj.data))
+        return Li.transpose(0, 2, 1) @ Li
+    Li = sla.solve_triangular(Ljj, np.eye(Ljj.shape[0]), lower=True, check_finite=False)
+    return Li.T @ Li
+
+def selected_inverse(m:LinearMixedModel, K:int, p:int=0)->dict:
+    "Blocks Z_ij (i ≥ j) of Ã⁻¹ over the first K block rows (the X rows of the last if p > 0); Z₀₀ as its diagonal blocks"
+    k, Lh, Z = len(m.reterms), {}, {}
+    get = lambda i, j: Z[i, j] if i >= j else Z[j, i].T
+    with _threads():
+        for j in reversed(range(K)):
+            Ljj = _diag_block(m, j, k, p)
+            for i in range(j + 1, K): Lh[i, j] = _rdiv_inv(_off_block(m, i, j, k, p), Ljj)
+            for i in range(j + 1, K): Z[i, j] = -sum(get(i, mm) @ Lh[mm, j] for mm in range(j + 1, K))
+            base = _inv_gram(Ljj)
+            if j == 0 and isinstance(Ljj, UniformBlockDiagonal):          # the diagonal blocks only
+                l, S, _ = base.shape
+                for mm in range(1, K):
+                    base -= Lh[mm, 0].reshape(-1, l, S).transpose(1, 2, 0) @ Z[mm, 0].reshape(-1, l, S).transpose(1, 0, 2)
+                Z[0, 0] = base
+            else:
+                Z[j, j] = (UniformBlockDiagonal(base).todense() if base.ndim == 3 else base) - \
+                          sum(Lh[mm, j].T @ Z[mm, j] for mm in range(j + 1, K))
+    return Z
+
+# %% ../nbs/07_lmm.ipynb #90e00fa6
+class _GradPlan:
+    "What the gradient needs of A, built once per A: for term t and block row i, block (i, t) of A by its storage"
+    def __init__(self, m):
+        k, p = len(m.reterms), m.feterm.rank
+        offs = np.cumsum([0] + [r.nranef for r in m.reterms] + [p + 1])
+        A = sp.bmat([[_csc_block(m.A, i, j) for j in range(k + 1)] for i in range(k + 1)], format="csc")
+        self.Aq = A[:offs[k]].tocsr()                           # the Z rows: g = A_Z· [−Λû; −β̂; 1]
+        self.blocks = []                                        # per term: {i: ("ubd", data) | ("dense", B) | ("sparse", …)}
+        for t, r in enumerate(m.reterms):
+            d = {}
+            for i in range(k + 1):
+                if i == t: d[i] = ("ubd", m.A[block(t, t)].data); continue
+                B = A[offs[i]:offs[i + 1], offs[t]:offs[t + 1]].tocsc()
+                if B.nnz > 0.2 * B.shape[0] * B.shape[1]: d[i] = ("dense", B.toarray()); continue
+                j = np.repeat(np.arange(r.nranef), np.diff(B.indptr))
+                d[i] = ("sparse", B.indices, B.data, j // r.S, j % r.S)
+            self.blocks.append(d)
+
+def _csc_block(A:list, i:int, j:int):
+    "Block (i, j) of the packed symmetric A as a scipy CSC matrix (the transpose of the stored (j, i) if i < j)"
+    b = A[block(max(i, j), min(i, j))]
+    if isinstance(b, BlockedSparse): s = b.tocsc()
+    else: s = sp.csc_matrix(b.todense() if isinstance(b, UniformBlockDiagonal) else np.asarray(b))
+    return s if i >= j else s.T.tocsc()
+
+# %% ../nbs/07_lmm.ipynb #2ff1d6b3
+def _lam_rows(Zit:np.ndarray, lam)->np.ndarray:
+    "(I ⊗ λ) Z: block row i of Λ̃Z (λ None: the X rows, unscaled)"
+    if lam is None: return Zit
+    S = lam.shape[0]
+    return (lam @ Zit.reshape(-1, S, Zit.shape[1])).reshape(Zit.shape)
+
+def _trace_term(V, blk, S:int, rows:int)->np.ndarray:
+    "T[c, d] = Σ over levels l and rows ρ of V[ρ, (l,c)] A[ρ, (l,d)] for one block of A's columns of a term"
+    kind = blk[0]
+    if kind == "ubd":                                         # V: the (ℓ, S, S) diagonal blocks (l, s, c)
+        return V.reshape(-1, S).T @ blk[1].reshape(-1, S)
+    if kind == "dense":
+        B = blk[1][:rows]
+        return V.reshape(-1, S).T @ np.ascontiguousarray(B).reshape(-1, S)     # Σ over (ρ, l): one small GEMM
+    _, ridx, vals, lev, rc = blk
+    keep = ridx < rows
+    ridx, vals, lev, rc = ridx[keep], vals[keep], lev[keep], rc[keep]
+    Vc = V[ridx[:, None], lev[:, None] * S + np.arange(S)]
+    return np.array([np.bincount(rc, Vc[:, c] * vals, minlength=S) for c in range(S)])
+
+@patch
+def gradient(self:LinearMixedModel)->np.ndarray:
+    "∂objective/∂θ at the current L (ML or REML, σ estimated or fixed), from the factor and A"
+    k, p = len(self.reterms), self.feterm.rank
+    gp = getattr(self, "_gplan", None)
+    if gp is None: gp = self._gplan = _GradPlan(self)
+    pX = p if self.reml else 0
+    K = k + (pX > 0)
+    Z = selected_inverse(self, K, pX)
+    lams = [r.lambda_ for r in self.reterms] + [None]
+    sizes = [r.nranef for r in self.reterms] + [pX]
+    beta, u = pls_solve(self)
+    us = np.split(u, np.cumsum(sizes[:k])[:-1])
+    b = np.concatenate([(ut.reshape(-1, r.S) @ r.lambda_.T).ravel() for r, ut in zip(self.reterms, us)])   # Λû
+    g = gp.Aq @ np.r_[-b, -beta, 1.0]                             # Zᵀ W (y − Xβ̂ − ZΛû), from A
+    r2, nu = self.pwrss(), _dof_residual_denom(self)
+    out, o = [], 0
+    for t, r in enumerate(self.reterms):
+        S, T = r.S, np.zeros((r.S, r.S))
+        for i in range(K):                                         # T[c, d] = Σ_l (Λ̃ Ã⁻¹ ⋅ A)[(l,c), (l,d)]
+            blk = gp.blocks[t][i]
+            if blk[0] == "ubd":
+                Zd = Z[t, t]
+                if Zd.ndim == 2: l = r.nlevels; Zd = Zd.reshape(l, S, l, S)[np.arange(l), :, np.arange(l), :]
+                V = lams[t] @ Zd                                   # λ Z_tt[l]: (ℓ, S, S)
+            else:
+                V = _lam_rows(Z[i, t] if i >= t else Z[t, i].T, lams[i])
+            T += _trace_term(V, blk, S, sizes[i])
+        ri, ci = r.inds // S, r.inds % S
+        dD = 2.0 * T[ci, ri]
+        dr2 = -2.0 * (g[o:o + r.nranef].reshape(-1, S).T @ us[t].reshape(-1, S))[ri, ci]
+        out.append(dD + (nu * dr2 / r2 if self.sigma_fixed is None else dr2 / self.sigma_fixed**2))
+        o += r.nranef
+    return np.concatenate(out)

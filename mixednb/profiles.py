@@ -14,11 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
-from scipy.interpolate import make_interp_spline
-from scipy.optimize import brentq
+from scipy.special import ndtri
 from fastcore.basics import patch
-from tqdm.auto import tqdm
 
 from .lmm import MixedModel, LinearMixedModel
 from .glmm import GeneralizedLinearMixedModel
@@ -249,6 +246,7 @@ def _profile_side(par:_Param, sgn:int, fmin:float, threshold:float, dzeta:float=
 # %% ../nbs/15a_profile.ipynb #b5007cf7
 def _spline(t, z):
     "Cubic interpolating spline of ζ over the parameter's scale t (quadratic or linear for fewer points)"
+    from scipy.interpolate import make_interp_spline   # here, not at import: scipy.interpolate and .optimize
     return make_interp_spline(t, z, k=min(3, len(t) - 1))
 
 def _invert(t, z, spl, target:float)->float:
@@ -258,12 +256,14 @@ def _invert(t, z, spl, target:float)->float:
     a, b = t[k[0]], t[k[0] + 1]
     if z[k[0]] == target: return a
     if z[k[0] + 1] == target: return b
+    from scipy.optimize import brentq                 # cost 0.2 s that only a profile needs
     return brentq(lambda q: float(spl(q)) - target, a, b, xtol=1e-12 * max(1.0, abs(a)))
 
 # %% ../nbs/15a_profile.ipynb #1173b76b
 def _profile_params(params:list, fmin:float, threshold:float, progress:bool, dzeta:float=0.5, restart:bool=False)->tuple:
     "Profile every parameter: the ζ table and the curves key ↦ (scale, t, ζ, spline, side ends, boundaries)"
     rows, curves, lower = [], {}, []
+    from tqdm.auto import tqdm                 # here, not at import (see chapter 15)
     for par in tqdm(params, disable=not progress, desc="profile"):
         key, bounds = (par.kind, par.group, par.name), (par.lo, par.hi)
         if not np.isfinite(par.estimate):              # a correlation with a zero sd: undefined, all of [−1, 1]
@@ -323,7 +323,7 @@ def _rev(c, zeta):
 def confint(self:MixedModelProfile, level:float=0.95)->pd.DataFrame:
     "Profile intervals, one row per parameter (kind, group, name, estimate, lower, upper), as `MixedModel.confint`"
     _check_level(level)
-    q = stats.norm.ppf(0.5 + level / 2)
+    q = ndtri(0.5 + level / 2)
     if q > self.threshold:
         raise ValueError(f"level {level} needs the profile out to |ζ| = {q:.3g}, past its threshold {self.threshold:g}: "
                          f"profile with threshold={math.ceil(q * 2) / 2:g} or more")

@@ -22,7 +22,6 @@ import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 import scipy.linalg as sla
 from fastcore.basics import patch
-from tqdm.auto import tqdm
 
 from .formula import parse_formula
 from .schema import is_categorical, levels_codes, VarSchema
@@ -76,6 +75,7 @@ class ArrowSource:
     def reduce(self, fn, merge, columns:list, desc:str="", progress:bool=False):
         "merge(…merge(fn(chunk₁), fn(chunk₂))…) over every chunk"
         acc = None
+        from tqdm.auto import tqdm             # here, not at import (see chapter 15)
         with tqdm(total=self.ds.count_rows(), unit="row", unit_scale=True, desc=desc, disable=not progress) as bar:
             for i, df in enumerate(self.chunks(columns)):
                 r = fn(df)

@@ -49,3 +49,33 @@ def test_inference_quick(capsys):
     assert [r["model"] for r in res["rows"]] == ["sleepstudy", "penicillin"]
     assert all(r["boot_ms"] > 0 and r["predict_ms"] > 0 and "lme4_boot_ms" not in r for r in res["rows"])
     assert "bootstrap/replicate" in capsys.readouterr().out
+def test_kb07_like_design():
+    df = simdata.kb07_like()
+    assert len(df) == 1790 and df.subj.nunique() == 56 and df.item.nunique() == 32
+    for c in ("spkr", "prec", "load"):                     # effects coding, balanced
+        assert set(df[c]) == {-1.0, 1.0} and abs(df[c].sum()) <= 2
+    assert (df.groupby(["subj", "item"], observed=True).size() == 1).all()        # each pair seen once
+    np.testing.assert_array_equal(simdata.kb07_like().rt, df.rt)                  # seeded
+
+
+def test_floor_counts_dense_work():
+    "penicillin: the multiply-adds of every dense call of one evaluation, counted by hand"
+    import floor
+    m = run.mixednb.LinearMixedModel("diameter ~ 1 + (1|plate) + (1|sample)", run.mixednb.dataset("penicillin"))
+    # L₁₀ (6 × 24, dense: every plate meets every sample) and the [X y] row (2 × 24) divided by the diagonal L₀₀,
+    # L₁₁ −= L₁₀L₁₀ᵀ, L₂₁ −= L₂₀L₁₀ᵀ, L₂₂ −= L₂₀L₂₀ᵀ, chol(L₁₁), L₂₁ ← L₂₁L₁₁⁻ᵀ, L₂₂ −= L₂₁L₂₁ᵀ, chol(L₂₂)
+    fma = 6 * 24 / 2 + 2 * 24 / 2 + 6 * 6 * 24 / 2 + 2 * 6 * 24 + 2 * 2 * 24 / 2 + 6**3 / 3 + 2 * 6 * 6 / 2 + 2 * 2 * 6 / 2 + 2**3 / 3
+    assert floor.dense_flops(m) == pytest.approx(2 * fma)
+    row = floor.floor_row(run.Model("penicillin", "penicillin", "diameter ~ 1 + (1|plate) + (1|sample)"), 1e9)
+    assert row["feval"] > 0 and row["seconds_per_eval"] > 0 and row["floor_s"] == pytest.approx(2 * fma / 1e9)
+
+
+def test_fill_design():
+    import fill
+    from mixednb.blocks import block, fill_ratio, blocktype
+    df = fill.design(0.2, n0=30, n1=10)
+    ms, md = fill.model(fill.FORMS[1], df, 1.0), fill.model(fill.FORMS[1], df, 0.0)
+    assert fill_ratio(ms.A[block(1, 0)]) == pytest.approx(0.2)
+    assert blocktype(ms.L[block(1, 0)]) == "Sparse" and blocktype(md.L[block(1, 0)]) == "Dense"
+    np.testing.assert_allclose(ms.set_theta([0.5, 0.7]).update_L().objective(),
+                               md.set_theta([0.5, 0.7]).update_L().objective(), rtol=1e-12)
