@@ -238,10 +238,11 @@ class BootstrapResult:
 def _refit_replicates(m:MixedModel, seeds:list)->np.ndarray:
     "Parameters of `m` refitted to one response simulated from each seed (a copy of `m` is refitted)"
     work, out = copy.deepcopy(m), np.empty((len(seeds), len(param_rows(m))))
+    opts = dict(initial=m.theta, restart=False) if isinstance(m, LinearMixedModel) else {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")        # singular or non-converged replicates are part of the distribution
         for i, s in enumerate(seeds):
-            work.refit(m.simulate(seed=np.random.default_rng(s)))
+            work.refit(m.simulate(seed=np.random.default_rng(s)), **opts)
             out[i] = param_values(work)
     return out
 
