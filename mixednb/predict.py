@@ -21,7 +21,7 @@ from .gausshermite import ghnorm
 from .glmm import GeneralizedLinearMixedModel
 from .fitting import OptSummary
 from .linalg import lsolve
-from .modelframe import as_table, used_variables, complete_rows, term_columns, fixed_columns, _factor_names
+from .modelframe import as_table, used_variables, complete_rows, fixed_columns, re_columns, _factor_names
 from .schema import recode, _label
 
 # %% ../nbs/16_predict.ipynb #8c0c2469
@@ -42,12 +42,7 @@ def _row_labels(df:pd.DataFrame, names)->np.ndarray:
 
 def _re_columns(f, sch:dict, n:int)->dict:
     "{(grouping factor, column name): values} of every random-effects term's columns on n new rows"
-    out = {}
-    for t in f.random:
-        for l in t.lhs:
-            M, names = term_columns(l, sch, n)
-            out.update({(t.gname, c): M[:, j] for j, c in enumerate(names)})
-    return out
+    return {(t.gname, c): Z[:, j] for t, (Z, cn) in zip(f.random, re_columns(f, sch, n)) for j, c in enumerate(cn)}
 
 # %% ../nbs/16_predict.ipynb #75cf9c22
 def newdata_design(m:MixedModel, newdata)->tuple:

@@ -25,7 +25,7 @@ from fastcore.basics import patch
 
 from .formula import parse_formula
 from .schema import is_categorical, levels_codes, VarSchema
-from .modelframe import (ReTermSpec, used_variables, complete_rows, fixed_columns, response, term_columns,
+from .modelframe import (ReTermSpec, used_variables, complete_rows, fixed_columns, re_columns, response,
                                 _check_columns, _check_contrasts, _factor_names)
 from .remat import reterms
 from .blocks import UniformBlockDiagonal, BlockedSparse, block, create_AL, filled_in
@@ -233,13 +233,8 @@ def chunk_frame(sch:SourceSchema, df:pd.DataFrame)->tuple:
     n, schema = len(kept), chunk_schema(sch, kept)
     y = response(f, kept, schema)
     X, names = fixed_columns(f, schema, n)
-    specs = []
-    for t in f.random:
-        blocks, cnames = [], []
-        for l in t.lhs:
-            M, nm = term_columns(l, schema, n); blocks.append(M); cnames += nm
-        specs.append(ReTermSpec(np.ascontiguousarray(np.hstack(blocks), dtype=np.float64), cnames,
-                                sch.group_codes(t.group, kept), sch.groups[t.group][1], t.gname, t.zerocorr, t))
+    specs = [ReTermSpec(Z, cn, sch.group_codes(t.group, kept), sch.groups[t.group][1], t.gname, t.zerocorr, t)
+             for t, (Z, cn) in zip(f.random, re_columns(f, schema, n))]
     w = None
     if sch.weights is not None:
         w = kept[sch.weights].to_numpy(dtype=float, na_value=np.nan)

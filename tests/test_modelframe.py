@@ -342,3 +342,13 @@ def test_frame_column_lines_up():
     pl = pytest.importorskip("polars")
     mfp = model_frame(SLEEP_FM, pl.from_pandas(s.assign(subj=s.subj.astype(str))))
     np.testing.assert_array_equal(frame_column(mfp, "w", "weights"), expect)
+
+
+def test_random_effects_without_intercept_get_every_level():
+    "lme4 (1.1-31, checked in R): score ~ 1 + machine + (0 + machine | worker), ML: 18 random effects, deviance 216.417827"
+    import mixednb
+    m = mixednb.fit("score ~ 1 + machine + (0 + machine | worker)", "machines")
+    assert m.reterms[0].cnames == ["machine: A", "machine: B", "machine: C"] and sum(r.nranef for r in m.reterms) == 18
+    np.testing.assert_allclose(m.objective(), 216.417827, rtol=1e-8)
+    new = mixednb.dataset("machines").iloc[[0, 20, 40]]
+    np.testing.assert_allclose(m.predict(new), m.fitted()[[0, 20, 40]], rtol=1e-10)
