@@ -180,7 +180,7 @@ class AbstractTerm:
     def __str__(self): return self.fmt(full=False)
     def __repr__(self): return f"{type(self).__name__}({self.fmt(full=True)!r})"
     def fmt(self, full:bool=True)->str:
-        "The term as formula text; `full=False` is the spec's printed form (no `fulldummy`, `MixedModels.ZeroCorr`)"
+        "The term as formula text; `full=False` is MixedModels.jl's printed form (no `fulldummy`, `MixedModels.ZeroCorr`)"
         raise NotImplementedError
 
 @dataclass(frozen=True, repr=False)
@@ -380,7 +380,7 @@ def _lower_rhs(rhs)->tuple:
 # %% ../nbs/01_formula.ipynb #97a32114
 @dataclass(frozen=True, eq=True, repr=False)
 class Formula:
-    "A lowered formula `lhs ~ rhs`: `str()` is the spec's printed form, `repr()` the full form"
+    "A lowered formula `lhs ~ rhs`: `str()` is MixedModels.jl's printed form, `repr()` the full form"
     lhs: AbstractTerm|None   # response: Term or FunctionTerm (None for a one-sided formula)
     rhs: tuple               # (ConstantTerm(1|0), fixed-effects terms…, RandomEffectsTerm…)
     def __post_init__(self):
@@ -397,7 +397,7 @@ class Formula:
     @property
     def random(self)->tuple: return tuple(t for t in self.rhs if isinstance(t, RandomEffectsTerm))
     def fmt(self, full:bool=True)->str:
-        "Formula text; `full=False` is the spec's printed form"
+        "Formula text; `full=False` is MixedModels.jl's printed form"
         l = "" if self.lhs is None else self.lhs.fmt(full) + " "
         return f"{l}~ {' + '.join(t.fmt(full) for t in self.rhs)}"
     def __str__(self): return self.fmt(full=False)

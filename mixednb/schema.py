@@ -35,7 +35,7 @@ def is_categorical(col:pd.Series, # a data column
 
 # %% ../nbs/02_schema.ipynb #bda5cccb
 def _label(v)->str:
-    "Level label: the value as text (`1` for an integer-valued number, as the spec prints `days: 1`)"
+    "Level label: the value as text (`1` for an integer-valued number, as MixedModels.jl prints `days: 1`)"
     if isinstance(v, (float, np.floating)) and float(v).is_integer(): return str(int(v))
     return str(v)
 
