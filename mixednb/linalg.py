@@ -9,7 +9,8 @@ __all__ = ['scale_inflate_ubd', 'scale_inflate_ubd_dense', 'scale_sparse', 'scal
            'chol_ubd', 'chol_dense', 'rdiv_ubd_dense', 'rdiv_ubd_rows', 'rdiv_ubd_sparse', 'rdiv_dense',
            'syrk_sparse_ubd', 'syrk_dense_ubd', 'sparse_sparse_t_dense', 'syrk_sparse_dense', 'dense_sparse_t',
            'sparse_dense_t', 'syrk_lower', 'syrk_dense', 'logdet_ubd', 'logdet_block', 'copyscale', 'cholesky_blocked',
-           'FactorPlan', 'dense_L', 'todense_lower', 'ubd_trsv', 'sparse_gemv_sub', 'lsolve']
+           'factor_ubd_dense', 'factor_ubd_dense_np', 'FactorPlan', 'dense_L', 'todense_lower', 'ubd_trsv',
+           'sparse_gemv_sub', 'lsolve']
 
 # %% ../nbs/06_linalg.ipynb #1bc82f3f
 import numpy as np
@@ -247,6 +248,8 @@ def rdiv_ubd_sparse(Bd, colptr, Ld):
 def rdiv_dense(B, L):
     "Overwrite `B` (C- or Fortran-ordered) with B L⁻ᵀ, L the lower triangle of a C-ordered dense block"
     if not B.size: return
+    n = L.shape[0]
+    if n <= 16 and L.flags.c_contiguous: return rdiv_ubd_dense(B, L.reshape(1, n, n))   # a call to BLAS costs more
     Bc = B if B.flags.c_contiguous else np.ascontiguousarray(B)
     if L.shape[0] < _BIG: dtrsm(1.0, L.T, Bc.T, side=0, lower=0, trans_a=1, overwrite_b=1)
     else:
@@ -439,7 +442,8 @@ def _rdiv(B, Ljj):
     return rdiv_dense, (B, Ljj)
 
 def _sub_product(C, P, Q):
-    "C −= P Qᵀ, all dense (BLAS)"
+    "C −= P Qᵀ, all dense (BLAS; the thread setting only for big blocks: its ctypes calls cost more than a small product)"
+    if P.size + Q.size < _BIG * _BIG: C -= P @ Q.T; return
     with _threads(): C -= P @ Q.T
 
 def _rank_update(C, P, Q, diag):
@@ -472,13 +476,46 @@ def cholesky_blocked(L:list, K:int):
     return L
 
 # %% ../nbs/06_linalg.ipynb #75f01f52
+@njit(cache=True)
+def factor_ubd_dense(Ld, Ad, lam, L21, A21, L22, A22):
+    "L of a one-term model in one call: blocks `Ld` (ℓ×S×S), dense `L21` and C-ordered `L22` (at most 16 × 16) from A"
+    scale_inflate_ubd(Ld, Ad, lam)
+    rmul_lambda(L21, A21, lam)
+    L22[:, :] = A22
+    info = chol_ubd(Ld)
+    if info: return info
+    rdiv_ubd_dense(L21, Ld)
+    syrk_lower(L22, L21)
+    n = L22.shape[0]
+    return chol_ubd(L22.reshape(1, n, n))
+
+def factor_ubd_dense_np(Ld, Ad, lam, L21, A21, L22, A22):
+    "NumPy twin of `factor_ubd_dense` (lower triangles only; raises LinAlgError instead of returning the failing block)"
+    S = lam.shape[0]
+    Ld[:] = np.linalg.cholesky(lam.T @ Ad @ lam + np.eye(S))
+    l = Ld.shape[0]
+    B = (A21.reshape(-1, l, S) @ lam).reshape(A21.shape)                 # A₂₁ (I ⊗ λ)
+    L21[:] = np.linalg.solve(Ld, B.reshape(-1, l, S).transpose(1, 2, 0)).transpose(2, 0, 1).reshape(A21.shape)
+    L22[:] = np.linalg.cholesky(A22 - L21 @ L21.T)
+
+def _fused(L:list, A:list, lambdas:list):
+    "The one call of `factor_ubd_dense` that replaces a one-term plan, or None when L is not of that shape"
+    if len(lambdas) != 1 or not isinstance(L[0], UniformBlockDiagonal): return None
+    L21, L22 = L[1], L[2]
+    if not (isinstance(L21, np.ndarray) and isinstance(L22, np.ndarray) and L22.flags.c_contiguous): return None
+    if L22.shape[0] > 16 or L21.size > 4096: return None     # the sizes where `syrk_dense` and `chol_dense` loop too
+    return factor_ubd_dense, (L[0].data, A[0].data, lambdas[0], L21, A[1], L22, A[2])
+
+# %% ../nbs/06_linalg.ipynb #6089baeb
 def _no_plan(): return None
 
 class FactorPlan:
     "The kernel calls of `copyscale` then `cholesky_blocked` for these L, A and λs, chosen once; `run()` makes them"
     def __init__(self, L:list, A:list, lambdas:list):
         self.L, self.A, self.lambdas = L, A, list(lambdas)
-        self.steps = list(_copyscale_steps(L, A, lambdas)) + list(_cholesky_steps(L, len(lambdas) + 1))
+        fused = _fused(L, A, lambdas)
+        self.steps = ([fused] if fused else
+                      list(_copyscale_steps(L, A, lambdas)) + list(_cholesky_steps(L, len(lambdas) + 1)))
     def fits(self, L, A, lambdas)->bool:
         "Is this the plan of these very arrays?"
         return (self.L is L and self.A is A and len(lambdas) == len(self.lambdas)
