@@ -201,7 +201,7 @@ def minimize(os_:OptSummary,        # settings, and the log the evaluations go t
         else:
             try: val = float(f(x))
             except _FAILED: val = np.nan
-            ok = np.isfinite(val)
+            ok = math.isfinite(val)            # math: a numpy call on a float costs a microsecond per evaluation
             if not ok: val = os_.finitial
             if grad.size:
                 try: grad[:] = gradient(x) if ok else 0.0

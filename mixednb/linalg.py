@@ -248,8 +248,6 @@ def rdiv_ubd_sparse(Bd, colptr, Ld):
 def rdiv_dense(B, L):
     "Overwrite `B` (C- or Fortran-ordered) with B L⁻ᵀ, L the lower triangle of a C-ordered dense block"
     if not B.size: return
-    n = L.shape[0]
-    if n <= 16 and L.flags.c_contiguous: return rdiv_ubd_dense(B, L.reshape(1, n, n))   # a call to BLAS costs more
     Bc = B if B.flags.c_contiguous else np.ascontiguousarray(B)
     if L.shape[0] < _BIG: dtrsm(1.0, L.T, Bc.T, side=0, lower=0, trans_a=1, overwrite_b=1)
     else:
@@ -518,8 +516,10 @@ class FactorPlan:
                       list(_copyscale_steps(L, A, lambdas)) + list(_cholesky_steps(L, len(lambdas) + 1)))
     def fits(self, L, A, lambdas)->bool:
         "Is this the plan of these very arrays?"
-        return (self.L is L and self.A is A and len(lambdas) == len(self.lambdas)
-                and all(a is b for a, b in zip(lambdas, self.lambdas)))
+        if self.L is not L or self.A is not A or len(lambdas) != len(self.lambdas): return False
+        for a, b in zip(lambdas, self.lambdas):      # a loop, not all(genexpr): checked at every evaluation
+            if a is not b: return False
+        return True
     def run(self): _run(self.steps)
     def __reduce__(self): return (_no_plan, ())
     def __repr__(self): return f"FactorPlan({len(self.steps)} kernel calls)"

@@ -204,12 +204,19 @@ def working(self:LinearMixedModel):
 def set_theta(self:LinearMixedModel, theta):
     "Write θ into the terms' λs; returns self"
     theta = np.asarray(theta, dtype=float)
-    if len(theta) != sum(r.ntheta for r in self.reterms):
-        raise ValueError(f"θ has length {len(theta)}, the model needs {sum(r.ntheta for r in self.reterms)}")
-    o = 0
-    for r in self.reterms:
-        r.set_theta(theta[o:o + r.ntheta]); o += r.ntheta
+    _, nt, where = _theta_slices(self)
+    if len(theta) != nt: raise ValueError(f"θ has length {len(theta)}, the model needs {nt}")
+    for r, o0, o1 in where: r.set_theta(theta[o0:o1])
     return self
+
+def _theta_slices(m):
+    "(terms, length of θ, [(term, start, stop)]): where each term's θ sits, worked out once while `reterms` is the same list"
+    c = m.__dict__.get("_thslices")         # a fit calls set_theta at every evaluation: no sums over the terms there
+    if c is None or c[0] is not m.reterms:
+        where, o = [], 0
+        for r in m.reterms: where.append((r, o, o + r.ntheta)); o += r.ntheta
+        c = m._thslices = (m.reterms, o, where)
+    return c
 
 @patch
 def update_L(self:LinearMixedModel):
@@ -228,8 +235,8 @@ def pwrss(self:LinearMixedModel):
 @patch
 def logdet(self:LinearMixedModel):
     "log|ΛᵀZᵀWZΛ + I| (+ log|R_X|² for REML) from the diagonal blocks of L"
-    k = len(self.reterms)
-    ld = sum(logdet_block(self.L[block(j, j)]) for j in range(k))
+    L, ld = self.L, 0.0
+    for j in range(len(self.reterms)): ld += logdet_block(L[block(j, j)])
     if self.reml:
         p = self.feterm.rank
         ld += 2.0 * float(np.log(np.diagonal(self.L[-1])[:p]).sum())
