@@ -222,7 +222,7 @@ def minimize(os_:OptSummary,        # settings, and the log the evaluations go t
 def _objective_at(m, theta):
     "The LMM's objective at θ, leaving L at θ (recorded in `_L_at`); a non-positive-definite L raises LinAlgError"
     m._L_at = None
-    val = m.set_theta(theta).update_L().objective()
+    val = m.objective_at(theta)
     m._L_at = np.array(theta, dtype=float)
     return val
 

@@ -8,9 +8,9 @@ Docs: https://mixednb.github.io/mixednb/linalg.html.md"""
 __all__ = ['scale_inflate_ubd', 'scale_inflate_ubd_dense', 'scale_sparse', 'scale_sparse_dense', 'rmul_lambda', 'blas_threads',
            'chol_ubd', 'chol_dense', 'rdiv_ubd_dense', 'rdiv_ubd_rows', 'rdiv_ubd_sparse', 'rdiv_dense',
            'syrk_sparse_ubd', 'syrk_dense_ubd', 'sparse_sparse_t_dense', 'syrk_sparse_dense', 'dense_sparse_t',
-           'sparse_dense_t', 'syrk_lower', 'syrk_dense', 'logdet_ubd', 'logdet_block', 'copyscale', 'cholesky_blocked',
-           'factor_ubd_dense', 'factor_ubd_dense_np', 'FactorPlan', 'dense_L', 'todense_lower', 'ubd_trsv',
-           'sparse_gemv_sub', 'lsolve']
+           'sparse_dense_t', 'syrk_lower', 'syrk_dense', 'logdet_ubd', 'logdet_block', 'not_pd', 'copyscale',
+           'cholesky_blocked', 'factor_ubd_dense', 'factor_ubd_dense_np', 'eval_ubd_dense', 'eval_ubd_dense_np',
+           'FactorPlan', 'dense_L', 'todense_lower', 'ubd_trsv', 'sparse_gemv_sub', 'lsolve']
 
 # %% ../nbs/06_linalg.ipynb #1bc82f3f
 import numpy as np
@@ -420,7 +420,11 @@ def _run(steps):
     "Make the kernel calls in order; raise if a diagonal block is not positive definite"
     for fn, args in steps:
         info = fn(*args)
-        if info: raise np.linalg.LinAlgError(f"a diagonal block of L is not positive definite (pivot {info})")
+        if info: raise not_pd(info)
+
+def not_pd(info:int)->np.linalg.LinAlgError:
+    "The error of a factorisation that failed at pivot (or block) `info`"
+    return np.linalg.LinAlgError(f"a diagonal block of L is not positive definite (pivot {info})")
 
 def copyscale(L:list, A:list, lambdas:list):
     "Overwrite L with Λᵀ A Λ + [I 0; 0 0] block by block (`lambdas`: one λ per term; [X y] unscaled)"
@@ -503,6 +507,22 @@ def _fused(L:list, A:list, lambdas:list):
     if not (isinstance(L21, np.ndarray) and isinstance(L22, np.ndarray) and L22.flags.c_contiguous): return None
     if L22.shape[0] > 16 or L21.size > 4096: return None     # the sizes where `syrk_dense` and `chol_dense` loop too
     return factor_ubd_dense, (L[0].data, A[0].data, lambdas[0], L21, A[1], L22, A[2])
+
+# %% ../nbs/06_linalg.ipynb #6d984b71
+@njit(cache=True)
+def eval_ubd_dense(theta, inds, lam, Ld, Ad, L21, A21, L22, A22):
+    "Write θ into λ's free entries (flat positions `inds`), factor as `factor_ubd_dense`; (info, log|L₁₁|²)"
+    S = lam.shape[0]
+    for k in range(len(inds)): lam[inds[k] // S, inds[k] % S] = theta[k]
+    info = factor_ubd_dense(Ld, Ad, lam, L21, A21, L22, A22)
+    if info: return info, 0.0
+    return 0, logdet_ubd(Ld)
+
+def eval_ubd_dense_np(theta, inds, lam, Ld, Ad, L21, A21, L22, A22):
+    "NumPy twin of `eval_ubd_dense` (raises LinAlgError where the kernel returns the failing block)"
+    lam.ravel()[inds] = theta
+    factor_ubd_dense_np(Ld, Ad, lam, L21, A21, L22, A22)
+    return 0, 2.0 * np.log(np.diagonal(Ld, axis1=1, axis2=2)).sum()
 
 # %% ../nbs/06_linalg.ipynb #6089baeb
 def _no_plan(): return None
