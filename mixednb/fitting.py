@@ -201,7 +201,7 @@ def minimize(os_:OptSummary,        # settings, and the log the evaluations go t
         else:
             try: val = float(f(x))
             except _FAILED: val = np.nan
-            ok = np.isfinite(val)
+            ok = math.isfinite(val)            # math: a numpy call on a float costs a microsecond per evaluation
             if not ok: val = os_.finitial
             if grad.size:
                 try: grad[:] = gradient(x) if ok else 0.0
@@ -222,7 +222,7 @@ def minimize(os_:OptSummary,        # settings, and the log the evaluations go t
 def _objective_at(m, theta):
     "The LMM's objective at θ, leaving L at θ (recorded in `_L_at`); a non-positive-definite L raises LinAlgError"
     m._L_at = None
-    val = m.set_theta(theta).update_L().objective()
+    val = m.objective_at(theta)
     m._L_at = np.array(theta, dtype=float)
     return val
 

@@ -8,7 +8,8 @@ Docs: https://mixednb.github.io/mixednb/linalg.html.md"""
 __all__ = ['scale_inflate_ubd', 'scale_inflate_ubd_dense', 'scale_sparse', 'scale_sparse_dense', 'rmul_lambda', 'blas_threads',
            'chol_ubd', 'chol_dense', 'rdiv_ubd_dense', 'rdiv_ubd_rows', 'rdiv_ubd_sparse', 'rdiv_dense',
            'syrk_sparse_ubd', 'syrk_dense_ubd', 'sparse_sparse_t_dense', 'syrk_sparse_dense', 'dense_sparse_t',
-           'sparse_dense_t', 'syrk_lower', 'syrk_dense', 'logdet_ubd', 'logdet_block', 'copyscale', 'cholesky_blocked',
+           'sparse_dense_t', 'syrk_lower', 'syrk_dense', 'logdet_ubd', 'logdet_block', 'not_pd', 'copyscale',
+           'cholesky_blocked', 'factor_ubd_dense', 'factor_ubd_dense_np', 'eval_ubd_dense', 'eval_ubd_dense_np',
            'FactorPlan', 'dense_L', 'todense_lower', 'ubd_trsv', 'sparse_gemv_sub', 'lsolve']
 
 # %% ../nbs/06_linalg.ipynb #1bc82f3f
@@ -419,7 +420,11 @@ def _run(steps):
     "Make the kernel calls in order; raise if a diagonal block is not positive definite"
     for fn, args in steps:
         info = fn(*args)
-        if info: raise np.linalg.LinAlgError(f"a diagonal block of L is not positive definite (pivot {info})")
+        if info: raise not_pd(info)
+
+def not_pd(info:int)->np.linalg.LinAlgError:
+    "The error of a factorisation that failed at pivot (or block) `info`"
+    return np.linalg.LinAlgError(f"a diagonal block of L is not positive definite (pivot {info})")
 
 def copyscale(L:list, A:list, lambdas:list):
     "Overwrite L with Λᵀ A Λ + [I 0; 0 0] block by block (`lambdas`: one λ per term; [X y] unscaled)"
@@ -439,7 +444,8 @@ def _rdiv(B, Ljj):
     return rdiv_dense, (B, Ljj)
 
 def _sub_product(C, P, Q):
-    "C −= P Qᵀ, all dense (BLAS)"
+    "C −= P Qᵀ, all dense (BLAS; the thread setting only for big blocks: its ctypes calls cost more than a small product)"
+    if P.size + Q.size < _BIG * _BIG: C -= P @ Q.T; return
     with _threads(): C -= P @ Q.T
 
 def _rank_update(C, P, Q, diag):
@@ -472,17 +478,68 @@ def cholesky_blocked(L:list, K:int):
     return L
 
 # %% ../nbs/06_linalg.ipynb #75f01f52
+@njit(cache=True)
+def factor_ubd_dense(Ld, Ad, lam, L21, A21, L22, A22):
+    "L of a one-term model in one call: blocks `Ld` (ℓ×S×S), dense `L21` and C-ordered `L22` (at most 16 × 16) from A"
+    scale_inflate_ubd(Ld, Ad, lam)
+    rmul_lambda(L21, A21, lam)
+    L22[:, :] = A22
+    info = chol_ubd(Ld)
+    if info: return info
+    rdiv_ubd_dense(L21, Ld)
+    syrk_lower(L22, L21)
+    n = L22.shape[0]
+    return chol_ubd(L22.reshape(1, n, n))
+
+def factor_ubd_dense_np(Ld, Ad, lam, L21, A21, L22, A22):
+    "NumPy twin of `factor_ubd_dense` (lower triangles only; raises LinAlgError instead of returning the failing block)"
+    S = lam.shape[0]
+    Ld[:] = np.linalg.cholesky(lam.T @ Ad @ lam + np.eye(S))
+    l = Ld.shape[0]
+    B = (A21.reshape(-1, l, S) @ lam).reshape(A21.shape)                 # A₂₁ (I ⊗ λ)
+    L21[:] = np.linalg.solve(Ld, B.reshape(-1, l, S).transpose(1, 2, 0)).transpose(2, 0, 1).reshape(A21.shape)
+    L22[:] = np.linalg.cholesky(A22 - L21 @ L21.T)
+
+def _fused(L:list, A:list, lambdas:list):
+    "The one call of `factor_ubd_dense` that replaces a one-term plan, or None when L is not of that shape"
+    if len(lambdas) != 1 or not isinstance(L[0], UniformBlockDiagonal): return None
+    L21, L22 = L[1], L[2]
+    if not (isinstance(L21, np.ndarray) and isinstance(L22, np.ndarray) and L22.flags.c_contiguous): return None
+    if L22.shape[0] > 16 or L21.size > 4096: return None     # the sizes where `syrk_dense` and `chol_dense` loop too
+    return factor_ubd_dense, (L[0].data, A[0].data, lambdas[0], L21, A[1], L22, A[2])
+
+# %% ../nbs/06_linalg.ipynb #6d984b71
+@njit(cache=True)
+def eval_ubd_dense(theta, inds, lam, Ld, Ad, L21, A21, L22, A22):
+    "Write θ into λ's free entries (flat positions `inds`), factor as `factor_ubd_dense`; (info, log|L₁₁|²)"
+    S = lam.shape[0]
+    for k in range(len(inds)): lam[inds[k] // S, inds[k] % S] = theta[k]
+    info = factor_ubd_dense(Ld, Ad, lam, L21, A21, L22, A22)
+    if info: return info, 0.0
+    return 0, logdet_ubd(Ld)
+
+def eval_ubd_dense_np(theta, inds, lam, Ld, Ad, L21, A21, L22, A22):
+    "NumPy twin of `eval_ubd_dense` (raises LinAlgError where the kernel returns the failing block)"
+    lam.ravel()[inds] = theta
+    factor_ubd_dense_np(Ld, Ad, lam, L21, A21, L22, A22)
+    return 0, 2.0 * np.log(np.diagonal(Ld, axis1=1, axis2=2)).sum()
+
+# %% ../nbs/06_linalg.ipynb #6089baeb
 def _no_plan(): return None
 
 class FactorPlan:
     "The kernel calls of `copyscale` then `cholesky_blocked` for these L, A and λs, chosen once; `run()` makes them"
     def __init__(self, L:list, A:list, lambdas:list):
         self.L, self.A, self.lambdas = L, A, list(lambdas)
-        self.steps = list(_copyscale_steps(L, A, lambdas)) + list(_cholesky_steps(L, len(lambdas) + 1))
+        fused = _fused(L, A, lambdas)
+        self.steps = ([fused] if fused else
+                      list(_copyscale_steps(L, A, lambdas)) + list(_cholesky_steps(L, len(lambdas) + 1)))
     def fits(self, L, A, lambdas)->bool:
         "Is this the plan of these very arrays?"
-        return (self.L is L and self.A is A and len(lambdas) == len(self.lambdas)
-                and all(a is b for a, b in zip(lambdas, self.lambdas)))
+        if self.L is not L or self.A is not A or len(lambdas) != len(self.lambdas): return False
+        for a, b in zip(lambdas, self.lambdas):      # a loop, not all(genexpr): checked at every evaluation
+            if a is not b: return False
+        return True
     def run(self): _run(self.steps)
     def __reduce__(self): return (_no_plan, ())
     def __repr__(self): return f"FactorPlan({len(self.steps)} kernel calls)"

@@ -20,7 +20,7 @@ from .data import dataset
 from .modelframe import model_frame, frame_column
 from .remat import ReMat, reterms as _sort_reterms, zmatrix
 from .blocks import (UniformBlockDiagonal, BlockedSparse, block, create_AL, fill_A, block_description)
-from .linalg import logdet_block, FactorPlan, lsolve, _threads
+from .linalg import logdet_block, FactorPlan, lsolve, _threads, eval_ubd_dense, factor_ubd_dense, not_pd
 from fastcore.basics import patch
 
 # %% ../nbs/07_lmm.ipynb #c158ef91
@@ -104,7 +104,7 @@ class LinearMixedModel(MixedModel):
     .cnames .gname .z .lambda_ .S .nlevels .isfree .inds`), `feterm` (`FeTerm`: `.X .piv .rank .coefnames`),
     `X` (full model matrix), `y`, `coefnames`, `weights` (None or array), `reml`, `sigma_fixed` (None or σ),
     `A`, `L` (packed lower triangles of blocks), `optsum` (chapter 8), and everything `MixedModel` shares.
-    Its own methods: `set_theta`, `update_L`, `update_A`, `objective`, `deviance`, `pwrss`, `logdet`, `varest`,
+    Its own methods: `set_theta`, `update_L`, `update_A`, `objective`, `objective_at`, `deviance`, `pwrss`, `logdet`, `varest`,
     `sdest`, `fitted`, `residuals`; properties `fixef` (length rank) and `u`."""
     formula: object
     reterms: list
@@ -204,12 +204,19 @@ def working(self:LinearMixedModel):
 def set_theta(self:LinearMixedModel, theta):
     "Write θ into the terms' λs; returns self"
     theta = np.asarray(theta, dtype=float)
-    if len(theta) != sum(r.ntheta for r in self.reterms):
-        raise ValueError(f"θ has length {len(theta)}, the model needs {sum(r.ntheta for r in self.reterms)}")
-    o = 0
-    for r in self.reterms:
-        r.set_theta(theta[o:o + r.ntheta]); o += r.ntheta
+    _, nt, where = _theta_slices(self)
+    if len(theta) != nt: raise ValueError(f"θ has length {len(theta)}, the model needs {nt}")
+    for r, o0, o1 in where: r.set_theta(theta[o0:o1])
     return self
+
+def _theta_slices(m):
+    "(terms, length of θ, [(term, start, stop)]): where each term's θ sits, worked out once while `reterms` is the same list"
+    c = m.__dict__.get("_thslices")         # a fit calls set_theta at every evaluation: no sums over the terms there
+    if c is None or c[0] is not m.reterms:
+        where, o = [], 0
+        for r in m.reterms: where.append((r, o, o + r.ntheta)); o += r.ntheta
+        c = m._thslices = (m.reterms, o, where)
+    return c
 
 @patch
 def update_L(self:LinearMixedModel):
@@ -228,8 +235,8 @@ def pwrss(self:LinearMixedModel):
 @patch
 def logdet(self:LinearMixedModel):
     "log|ΛᵀZᵀWZΛ + I| (+ log|R_X|² for REML) from the diagonal blocks of L"
-    k = len(self.reterms)
-    ld = sum(logdet_block(self.L[block(j, j)]) for j in range(k))
+    L, ld = self.L, 0.0
+    for j in range(len(self.reterms)): ld += logdet_block(L[block(j, j)])
     if self.reml:
         p = self.feterm.rank
         ld += 2.0 * float(np.log(np.diagonal(self.L[-1])[:p]).sum())
@@ -239,13 +246,32 @@ def _dof_residual_denom(self): return len(self.y) - (self.feterm.rank if self.re
 @patch
 def objective(self:LinearMixedModel):
     "−2 log-likelihood (ML) or the REML criterion at the current L"
-    nu, r2 = _dof_residual_denom(self), self.pwrss()
+    return _objective_from(self, self.logdet(), self.pwrss())
+
+def _objective_from(self, logdet:float, r2:float)->float:
+    "The objective from log|L|² (REML: with log|R_X|²) and r²_θ"
+    nu = _dof_residual_denom(self)
     wterm = 0.0 if self.weights is None else float(np.log(self.weights).sum())
     if self.sigma_fixed is None:   # math.log: a fit calls this at every evaluation, and np.log on a float is slow
         lr = math.log(2.0 * math.pi * r2 / nu) if r2 > 0 else float(np.log(r2))
-        return self.logdet() + nu * (1.0 + lr) - wterm
+        return logdet + nu * (1.0 + lr) - wterm
     s = self.sigma_fixed
-    return nu * (2.0 * np.log(s) + np.log(2.0 * np.pi)) + self.logdet() + r2 / s**2 - wterm
+    return nu * (2.0 * np.log(s) + np.log(2.0 * np.pi)) + logdet + r2 / s**2 - wterm
+
+@patch
+def objective_at(self:LinearMixedModel, theta)->float:
+    "`set_theta(θ).update_L().objective()`, in one kernel call for a one-term ML model once its plan is made"
+    plan = getattr(self, "_plan", None)
+    if plan is not None and not self.reml and len(self.reterms) == 1 and plan.steps[0][0] is factor_ubd_dense:
+        r = self.reterms[0]
+        _, a = plan.steps[0]
+        theta = np.asarray(theta, dtype=float)
+        if (plan.L is self.L and plan.A is self.A and a[2] is r.lambda_ and theta.ndim == 1
+                and len(theta) == len(r.inds)):
+            info, ld = eval_ubd_dense(theta, r.inds, a[2], a[0], a[1], a[3], a[4], a[5], a[6])
+            if info: raise not_pd(info)
+            return _objective_from(self, ld, self.pwrss())
+    return self.set_theta(theta).update_L().objective()
 
 @patch
 def deviance(self:LinearMixedModel):
