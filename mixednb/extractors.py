@@ -80,7 +80,7 @@ class CoefTable:
     coef: np.ndarray
     se: np.ndarray
     @property
-    def z(self): return self.coef / self.se
+    def z(self): "Wald z statistics: estimate / standard error"; return self.coef / self.se
     @property
     def p(self):
         "Two-sided Wald p-values P(|Z| > |z|) = erfc(|z|/√2)"
@@ -90,7 +90,7 @@ class CoefTable:
         "As a DataFrame with columns Coef., Std. Error, z, Pr(>|z|), indexed by name"
         return pd.DataFrame({"Coef.": self.coef, "Std. Error": self.se, "z": self.z, "Pr(>|z|)": self.p},
                             index=pd.Index(self.names, name="name"))
-    def to_frame(self)->pd.DataFrame: return self.frame
+    def to_frame(self)->pd.DataFrame: "The table as a pandas DataFrame"; return self.frame
 
 # %% ../nbs/09_extractors.ipynb #47270049
 DDF_METHODS: dict = {}   # ddf name → function(model) -> DataFrame; filled by chapter 15b (`mixednb.ddf`)

@@ -24,6 +24,9 @@ _EPS = float(np.finfo(float).eps)
 class Link:
     "A link function η = g(μ): `linkfun`, `linkinv`, `mu_eta` = dμ/dη, and the kernel's `code`"
     code = -1
+    def linkfun(self, mu): "The link η = g(μ)"; raise NotImplementedError
+    def linkinv(self, eta): "The inverse link μ = g⁻¹(η)"; raise NotImplementedError
+    def mu_eta(self, eta): "dμ/dη at η"; raise NotImplementedError
     def __repr__(self): return f"{type(self).__name__}()"
     def __eq__(self, other): return type(self) is type(other)
     def __hash__(self): return hash(type(self).__name__)
@@ -103,8 +106,13 @@ class Distribution:
     def __repr__(self): return f"{type(self).__name__}()"
     def __eq__(self, other): return type(self) is type(other) and self.link == other.link
     def __hash__(self): return hash((type(self).__name__, repr(self.link)))
+    def variance(self, mu): "The variance function V(μ)"; raise NotImplementedError
+    def devresid(self, y, mu, wt=1.0): "Each observation's contribution to the deviance (squared deviance residual)"; raise NotImplementedError
+    def loglik_obs(self, y, mu, wt=1.0): "Each observation's log-likelihood"; raise NotImplementedError
+    def mustart(self, y, wt): "Starting means for the GLM fit (IRLS)"; raise NotImplementedError
+    def check(self, y, wt): "Reject a response (or weights) outside the distribution's support, naming the problem"; raise NotImplementedError
     @property
-    def summary_name(self): return f"{type(self).__name__}{{Float64}}"
+    def summary_name(self): "The distribution's name as the summary prints it (MixedModels.jl's `Bernoulli{Float64}`)"; return f"{type(self).__name__}{{Float64}}"
 
 # %% ../nbs/11_families.ipynb #09b7d9b7
 def _xlogy(x, y):

@@ -391,11 +391,11 @@ class Formula:
             if not isinstance(lhs, (Term, FunctionTerm)): raise FormulaError(f"the response must be a column or a function of columns, not '{lhs}'")
             object.__setattr__(self, "lhs", lhs)
     @property
-    def intercept(self)->bool: return self.rhs[0] == ConstantTerm(1)
+    def intercept(self)->bool: "Does the fixed-effects part have an intercept?"; return self.rhs[0] == ConstantTerm(1)
     @property
-    def fixed(self)->tuple: return tuple(t for t in self.rhs[1:] if not isinstance(t, RandomEffectsTerm))
+    def fixed(self)->tuple: "The fixed-effects terms after the intercept"; return tuple(t for t in self.rhs[1:] if not isinstance(t, RandomEffectsTerm))
     @property
-    def random(self)->tuple: return tuple(t for t in self.rhs if isinstance(t, RandomEffectsTerm))
+    def random(self)->tuple: "The random-effects terms"; return tuple(t for t in self.rhs if isinstance(t, RandomEffectsTerm))
     def fmt(self, full:bool=True)->str:
         "Formula text; `full=False` is MixedModels.jl's printed form"
         l = "" if self.lhs is None else self.lhs.fmt(full) + " "

@@ -53,7 +53,7 @@ class FeTerm:
             dropped = [self.coefnames[i] for i in self.piv[self.rank:]]
             warnings.warn(f"fixed-effects matrix is rank deficient: dropping {dropped}")
     @property
-    def fullrankx(self): return self.X[:, self.piv[:self.rank]]
+    def fullrankx(self): "The kept (linearly independent) columns of X, in pivot order"; return self.X[:, self.piv[:self.rank]]
     def __repr__(self): return f"FeTerm({self.X.shape[1]} columns, rank {self.rank})"
 
 # %% ../nbs/07_lmm.ipynb #3a65253b

@@ -42,9 +42,9 @@ class ReMat:
         if self.lambda_ is None: self.lambda_ = np.eye(self.S)
 
     @property
-    def S(self): return self.z.shape[1]
+    def S(self): "Number of columns of the term (random effects per level)"; return self.z.shape[1]
     @property
-    def nlevels(self): return len(self.levels)
+    def nlevels(self): "Number of levels of the grouping factor"; return len(self.levels)
     @property
     def nranef(self): "Sℓ, the number of random effects"; return self.S * self.nlevels
     @property
@@ -57,7 +57,7 @@ class ReMat:
         "Is λ diagonal by construction (zerocorr)?"
         return bool(np.all(self.inds // self.S == self.inds % self.S))
     @property
-    def ntheta(self): return len(self.inds)
+    def ntheta(self): "Number of free elements of λ (the term's θ)"; return len(self.inds)
     @property
     def theta(self): "Free entries of λ, column-major lower triangle"; return self.lambda_.ravel()[self.inds].copy()
     def set_theta(self, theta):
@@ -72,7 +72,7 @@ class ReMat:
         kind = "diagonal" if self.diagonal else "lower-triangular"
         return f"ReMat({self.gname}: {self.nlevels} levels × {self.S} columns {self.cnames}, {kind} λ, {self.ntheta} θ)"
 
-ReMat.λ = property(lambda self: self.lambda_)
+ReMat.λ = property(lambda self: self.lambda_, doc="Alias of `lambda_`")
 ReMat.θ = ReMat.theta
 
 # %% ../nbs/04_remat.ipynb #ea7266bb

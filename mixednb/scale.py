@@ -406,11 +406,12 @@ class RowsOnDisk:
     "Stand-in for a per-row array of a model fitted out of core: shape and summaries, never the values"
     def __init__(self, what:str, shape:tuple, stats:dict=None):
         self.what, self.shape, self.stats = what, tuple(shape), dict(stats or {})
-    ndim = property(lambda self: len(self.shape))
+    ndim = property(lambda self: len(self.shape), doc="Number of dimensions, as an array's")
     dtype = np.dtype(float)
     def __len__(self): return self.shape[0]
     def __repr__(self): return f"RowsOnDisk({self.what}, shape={self.shape})"
     def error(self):
+        "The error that says why the rows are not in memory and what to use instead"
         return ValueError(f"{self.what} of this out-of-core model has {self.shape[0]:,} rows, which stay in the source: "
                           "use m.fitted(data) / m.residuals(data) (a Dask Series for a Dask DataFrame), pass path= to "
                           "write Parquet, or m.predict(newdata) on a table that fits in memory")
@@ -423,11 +424,11 @@ class RowsOnDisk:
     def _stat(self, name):
         if name not in self.stats: raise self.error()
         return self.stats[name]
-    def sum(self, *a, **k): return self._stat("sum")
-    def min(self, *a, **k): return self._stat("min")
-    def max(self, *a, **k): return self._stat("max")
-    def mean(self, *a, **k): return self._stat("mean")
-    def std(self, *a, **k): return self._stat("std")
+    def sum(self, *a, **k): "The sum over all rows, collected in the pass over the data"; return self._stat("sum")
+    def min(self, *a, **k): "The minimum over all rows, collected in the pass over the data"; return self._stat("min")
+    def max(self, *a, **k): "The maximum over all rows, collected in the pass over the data"; return self._stat("max")
+    def mean(self, *a, **k): "The mean over all rows, collected in the pass over the data"; return self._stat("mean")
+    def std(self, *a, **k): "The standard deviation over all rows, collected in the pass over the data"; return self._stat("std")
     _FUNCS = {np.ptp: lambda s: s._stat("max") - s._stat("min"), np.std: lambda s: s._stat("std"),
               np.mean: lambda s: s._stat("mean"), np.sum: lambda s: s._stat("sum"),
               np.max: lambda s: s._stat("max"), np.min: lambda s: s._stat("min"), np.amax: lambda s: s._stat("max"),

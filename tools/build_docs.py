@@ -552,8 +552,8 @@ def public_names(lib: str) -> list[tuple[str, str, object]]:
 
 
 def _first_line(o) -> str:
-    o = o.fget if isinstance(o, property) else getattr(o, "func", o)  # property, cached_property
-    doc = inspect.getdoc(o) or ""
+    if isinstance(o, property) and o.__doc__: doc = inspect.cleandoc(o.__doc__)   # property(…, doc=…): aliases
+    else: doc = inspect.getdoc(o.fget if isinstance(o, property) else getattr(o, "func", o)) or ""  # cached_property
     return doc.strip().split("\n")[0] if doc.strip() else ""
 
 
