@@ -18,7 +18,7 @@ import scipy.linalg as sla
 from scipy.special import fdtrc, stdtr
 from fastcore.basics import patch
 
-from .formula import Term, FunctionTerm, FullDummyTerm, InteractionTerm
+from .formula import Term, FullDummyTerm, InteractionTerm
 from .lmm import MixedModel, LinearMixedModel, _dof_residual_denom
 from .extractors import DDF_METHODS
 
@@ -165,7 +165,7 @@ def _check_kr(m):
 def vcov_kr(self:MixedModel)->np.ndarray:
     "Kenward–Roger's adjusted covariance Φ_A of β̂ (pbkrtest's `vcovAdj`), un-pivoted, NaN for dropped columns"
     _check_kr(self)
-    p, kept = self.feterm.rank, self.feterm.piv[:self.feterm.rank]
+    kept = self.feterm.piv[:self.feterm.rank]
     V = np.full((len(self.coefnames),) * 2, np.nan)
     V[np.ix_(kept, kept)] = kr_parts(self)[1]
     return V

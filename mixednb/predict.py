@@ -8,7 +8,7 @@ Docs: https://mixednb.github.io/mixednb/predict.html.md"""
 __all__ = ['newdata_design', 'restoreoptsum']
 
 # %% ../nbs/16_predict.ipynb #bb04c308
-import json, math
+import json
 from pathlib import Path
 
 import numpy as np

@@ -11,7 +11,7 @@ __all__ = ['is_dask', 'is_source', 'as_dataset', 'ArrowSource', 'DaskSource', 'L
            'build_model', 'as_source', 'fit_source', 'rowwise_values']
 
 # %% ../nbs/18_scale.ipynb #1f748c2d
-import glob, logging, math, os, time, warnings
+import glob, logging, math, os, time
 from dataclasses import dataclass, field
 from functools import partial
 
