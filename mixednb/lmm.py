@@ -19,7 +19,7 @@ import scipy.sparse as sp
 from .data import dataset
 from .modelframe import model_frame, frame_column
 from .remat import ReMat, reterms as _sort_reterms, zmatrix
-from .blocks import (UniformBlockDiagonal, BlockedSparse, block, create_AL, fill_A, block_description)
+from .blocks import (UniformBlockDiagonal, BlockedSparse, block, create_AL, fill_A, block_description, DENSE_FILL)
 from .linalg import logdet_block, FactorPlan, lsolve, _threads, eval_ubd_dense, factor_ubd_dense, not_pd
 from fastcore.basics import patch
 
@@ -529,7 +529,7 @@ class _GradPlan:
             for i in range(k + 1):
                 if i == t: d[i] = ("ubd", m.A[block(t, t)].data); continue
                 B = A[offs[i]:offs[i + 1], offs[t]:offs[t + 1]].tocsc()
-                if B.nnz > 0.2 * B.shape[0] * B.shape[1]: d[i] = ("dense", B.toarray()); continue
+                if B.nnz > DENSE_FILL * B.shape[0] * B.shape[1]: d[i] = ("dense", B.toarray()); continue
                 j = np.repeat(np.arange(r.nranef), np.diff(B.indptr))
                 d[i] = ("sparse", B.indices, B.data, j // r.S, j % r.S)
             self.blocks.append(d)
