@@ -10,7 +10,7 @@ __all__ = ['KR_MAXBYTES', 'varpar', 'deviance_at', 'vcov_at', 'fd_hessian', 'fd_
            'fe_term_columns', 'type3_contrasts', 'satterthwaite_F']
 
 # %% ../nbs/15b_ddf.ipynb #154b66bf
-import math, warnings
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -19,7 +19,7 @@ from scipy.special import fdtrc, stdtr
 from fastcore.basics import patch
 
 from .formula import Term, FullDummyTerm, InteractionTerm
-from .lmm import MixedModel, LinearMixedModel, _dof_residual_denom
+from .lmm import MixedModel, LinearMixedModel, _dof_residual_denom, profiled_objective
 from .extractors import DDF_METHODS
 
 # %% ../nbs/15b_ddf.ipynb #19b19ee8
@@ -40,9 +40,8 @@ def varpar(m:LinearMixedModel)->np.ndarray:
 def deviance_at(m:LinearMixedModel, φ)->float:
     "d(θ, σ) = log|L_θ|² + ν log(2πσ²) + r²_θ/σ² − Σ log w at φ = (θ, σ); leaves θ set on m"
     m.set_theta(φ[:len(m.theta)]).update_L()
-    σ, ν = _sigma_of(m, φ), _dof_residual_denom(m)
     wt = 0.0 if m.weights is None else float(np.log(m.weights).sum())
-    return m.logdet() + ν * math.log(2 * math.pi * σ * σ) + m.pwrss() / (σ * σ) - wt
+    return profiled_objective(m.logdet(), m.pwrss(), _dof_residual_denom(m), wt, _sigma_of(m, φ))
 
 def vcov_at(m:LinearMixedModel, φ)->np.ndarray:
     "V_β(φ) = σ²(R_XᵀR_X)⁻¹ at φ = (θ, σ), kept columns in `fixef` order; leaves θ set on m"

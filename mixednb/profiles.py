@@ -17,7 +17,7 @@ import pandas as pd
 from scipy.special import ndtri
 from fastcore.basics import patch
 
-from .lmm import MixedModel, LinearMixedModel
+from .lmm import MixedModel, LinearMixedModel, profiled_objective
 from .glmm import GeneralizedLinearMixedModel
 from .fitting import OptSummary, minimize, _FAILED
 from .inference import param_rows, param_values, _check_level, _interval_frame
@@ -43,8 +43,7 @@ class _MLObjective:
             (j, b), Lx = fix, m.L[-1]
             w = np.linalg.solve(np.tril(Lx[:p, :p]), np.eye(p)[j])  # R_X⁻¹ e_j
             r2 += (b - w @ Lx[p, :p])**2 / (w @ w)                  # β̂_j = wᵀr
-        if sigma is None: return ld + n * (1.0 + math.log(2 * math.pi * r2 / n)) - self.wterm
-        return ld + n * math.log(2 * math.pi * sigma**2) + r2 / sigma**2 - self.wterm
+        return profiled_objective(ld, r2, n, self.wterm, sigma)
 
 # %% ../nbs/15a_profile.ipynb #3b118e2d
 def _sphere(phi)->np.ndarray:
