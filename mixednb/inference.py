@@ -265,7 +265,7 @@ def _replicate_draws(m:MixedModel, seeds:list)->tuple:
 
 def _general_replicates(m:MixedModel, seeds:list, work=None, bar=None)->np.ndarray:
     "Parameters of `m` refitted by `refit` (on a copy, or on `work`) to one response simulated from each seed"
-    work, out = work or copy.deepcopy(m), np.empty((len(seeds), len(param_rows(m))))
+    work, out = copy.deepcopy(m) if work is None else work, np.empty((len(seeds), len(param_rows(m))))
     opts = dict(initial=m.theta, restart=False) if isinstance(m, LinearMixedModel) else {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")        # singular or non-converged replicates are part of the distribution
@@ -345,7 +345,7 @@ def _boot_objective(theta, P)->float:
     _gt_rows(D, U.T, gi, gj, gt, theta, qR)                # Gᵀ(GᵀA₂₂)ᵀ = GᵀA₂₂G
     for i in range(qR): D[i, i] += 1.0
     ld = _eliminate_first(D, T, A11, lam, Ml, Cl)
-    if not ld == ld or _chol(D): return np.inf
+    if math.isnan(ld) or _chol(D): return np.inf
     for i in range(qR + (p if reml else 0)): ld += 2.0 * math.log(D[i, i])
     r2 = D[-1, -1] ** 2
     if sigma > 0: return nu * (2.0 * math.log(sigma) + math.log(2.0 * math.pi)) + ld + r2 / sigma ** 2 - logw
