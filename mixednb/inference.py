@@ -24,7 +24,7 @@ from numba import njit
 from .blocks import UniformBlockDiagonal
 from .remat import zmatrix
 from .lmm import MixedModel, LinearMixedModel, profiled_objective, _theta_slices, _csc_block, _dof_residual_denom
-from .fitting import rectify, zero_snap
+from .fitting import rectify, zero_snap, GRAD_THETA
 from .glmm import GeneralizedLinearMixedModel
 
 # %% ../nbs/15_inference.ipynb #ad6a5275
@@ -471,7 +471,7 @@ def _boot_fits(theta0, B0, rows, yy, P, ftol, maxit, TH, F, BETA, R2, STEPS, NEV
 def _boot_plan(m:MixedModel):
     "(plan, B₀) of the compiled path, or None when `m` must go the general way"
     if not isinstance(m, LinearMixedModel) or m.issingular() or not isinstance(m.A[0], UniformBlockDiagonal): return None
-    if sum(r.nranef for r in m.reterms[1:]) + m.feterm.rank + 1 > BOOT_DENSE: return None
+    if sum(r.nranef for r in m.reterms[1:]) + m.feterm.rank + 1 > BOOT_DENSE or len(m.theta) >= GRAD_THETA: return None
     pl = _BootPlan(m); B0 = _boot_start(pl, m)
     return None if B0 is None else (pl, B0)
 
@@ -502,9 +502,10 @@ def _refit_replicates(m:MixedModel, seeds:list, bar=None)->np.ndarray:
     "Parameters of `m` refitted to one response simulated from each seed: the compiled path where `m` qualifies, else `refit`"
     plan = _boot_plan(m)
     if plan is None: return _general_replicates(m, seeds, bar=bar)
-    work, out = copy.deepcopy(m), []
-    for i in range(0, len(seeds), 256):
-        out.append(_fast_replicates(m, *plan, seeds[i:i + 256], work)[0])
+    q = sum(r.nranef for r in m.reterms)
+    work, out, k = copy.deepcopy(m), [], int(np.clip(2**22 // (m.nobs + q), 1, 256))     # batches: ≤ 32 MB an array
+    for i in range(0, len(seeds), k):
+        out.append(_fast_replicates(m, *plan, seeds[i:i + k], work)[0])
         if bar is not None: bar.update(len(out[-1]))
     return np.vstack(out)
 

@@ -230,16 +230,28 @@ def test_compiled_replicates_reach_refits_objective(formula, data):
     np.testing.assert_allclose(out[i], param_values(work), rtol=1e-2, atol=1e-3)
 
 
-@pytest.mark.parametrize("case", ["reml", "weights", "sigma", "two_terms", "nested"])
+def _three_terms():
+    "Three crossed factors, a random slope on the second: 5 θ, a dense block of 7·2 + 4 + 3 rows"
+    r, i = np.random.default_rng(3), np.arange(400)
+    x = r.normal(size=len(i))
+    y = (2 * r.normal(size=20)[i % 20] + 2 * r.normal(size=7)[i % 7] * (1 + x) + 2 * r.normal(size=4)[i % 4]
+         + r.normal(size=len(i)))
+    return mn.fit("y ~ 1 + x + (1|g) + (1 + x|h) + (1|k)", pd.DataFrame({"g": i % 20, "h": i % 7, "k": i % 4, "x": x, "y": y}))
+
+
+@pytest.mark.parametrize("case", ["reml", "weights", "sigma", "two_terms", "nested", "three_terms", "no_fixed", "three_columns"])
 def test_compiled_replicates_variants(case):
-    "REML, prior weights, a fixed σ, two terms on one factor, nested terms: the same objective as `refit` or lower"
+    "REML, prior weights, a fixed σ, two terms on one factor, nested and three crossed terms, no β, S = 3: `refit`'s objective or lower"
     ss = mn.dataset("sleepstudy")
     m = {"reml": lambda: mn.fit("reaction ~ 1 + days + (1 + days|subj)", ss, reml=True),
          "weights": lambda: LinearMixedModel("reaction ~ 1 + days + (1 + days|subj)", ss,
                                              weights=np.random.default_rng(4).uniform(0.5, 2, len(ss))).fit(),
          "sigma": lambda: LinearMixedModel("yield ~ 1 + (1|batch)", mn.dataset("dyestuff"), sigma=50.0).fit(),
          "two_terms": lambda: mn.fit("reaction ~ 1 + days + (1|subj) + (0 + days|subj)", ss),
-         "nested": lambda: mn.fit("strength ~ 1 + (1|batch) + (1|batch & cask)", "pastes")}[case]()
+         "nested": lambda: mn.fit("strength ~ 1 + (1|batch) + (1|batch & cask)", "pastes"),
+         "three_terms": _three_terms,
+         "no_fixed": lambda: mn.fit("reaction ~ 0 + (1 + days|subj)", ss),
+         "three_columns": lambda: mn.fit("reaction ~ 1 + days + (1 + days + I(days^2)|subj)", ss)}[case]()
     seeds = np.random.SeedSequence(7).spawn(40)
     _, F, _, _ = _fast(m, seeds)
     ref = _refit_objectives(m, seeds)
@@ -256,7 +268,12 @@ def test_compiled_path_qualifies():
         g, h = i % (BOOT_DENSE + 10), i % (BOOT_DENSE + 20)                 # h first, then g: a dense block past BOOT_DENSE
         big = mn.fit("y ~ 1 + (1|g) + (1|h)", pd.DataFrame({"y": rng.normal(size=g.max() + 1)[g] + rng.normal(size=h.max() + 1)[h]
                                                                  + rng.normal(size=len(i)), "g": g, "h": h}))
+        X = rng.normal(size=(900, 3)); g = np.arange(900) % 30                # (1 + x1 + x2 + x3 | g): 10 θ, L-BFGS's
+        b = rng.normal(size=(30, 4)) * 3
+        wide = mn.fit("y ~ 1 + x1 + x2 + x3 + (1 + x1 + x2 + x3|g)", pd.DataFrame(
+            {"y": b[g, 0] + (b[g, 1:] * X).sum(1) + rng.normal(size=900), "x1": X[:, 0], "x2": X[:, 1], "x3": X[:, 2], "g": g}))
     assert not big.issingular() and _boot_plan(big) is None
+    assert len(wide.theta) == 10 and not wide.issingular() and _boot_plan(wide) is None
     assert _boot_plan(mn.fit("yield ~ 1 + (1|batch)", "dyestuff")) is not None
 
 
