@@ -45,10 +45,12 @@ def test_simdata_shapes():
 
 def test_inference_quick(capsys):
     import inference  # noqa: E402  (benchmarks/inference.py)
-    res = inference.main(["--nboot", "3", "--nsim", "5", "--reps", "1"])
+    res = inference.main(["--nboot", "3", "--boot-reps", "1", "--nlarge", "20", "--nsim", "5", "--reps", "1"])
     assert [r["model"] for r in res["rows"]] == ["sleepstudy", "penicillin"]
     assert all(r["boot_ms"] > 0 and r["predict_ms"] > 0 and "lme4_boot_ms" not in r for r in res["rows"])
-    assert "bootstrap/replicate" in capsys.readouterr().out
+    assert res["rows"][0]["large_s"] > 0 and "large_s" not in res["rows"][1]
+    out = capsys.readouterr().out
+    assert "bootstrap/replicate" in out and "20 replicates in" in out
 def test_kb07_like_design():
     df = simdata.kb07_like()
     assert len(df) == 1790 and df.subj.nunique() == 56 and df.item.nunique() == 32

@@ -186,3 +186,133 @@ def test_bootstrap_2000_against_bootmer_and_profile(mid, formula, data):
         for ours, theirs in ((ci.lower.iloc[j] - pr.lower.iloc[j], ref[j]["perc_ci_lower"] - r["lower"]),
                              (ci.upper.iloc[j] - pr.upper.iloc[j], ref[j]["perc_ci_upper"] - r["upper"])):
             assert abs(ours - theirs) < 0.5 * sd[j], (r["name"], ours, theirs, sd[j])
+
+
+# --- the compiled bootstrap path (chapter 15, "A replicate in one compiled call") ---------------------------------
+from mixednb.lmm import LinearMixedModel
+from mixednb.inference import _boot_plan, _fast_replicates, _general_replicates, _param_matrix, BOOT_DENSE
+
+
+def _refit_objectives(m, seeds, **opts):
+    "The general path's objective on each replicate: `refit` of a copy to the same simulated response"
+    work, out = copy.deepcopy(m), []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for s in seeds:
+            work.refit(m.simulate(seed=np.random.default_rng(s)), **opts)
+            out.append(work.objective())
+    return np.array(out)
+
+
+def _fast(m, seeds):
+    plan = _boot_plan(m)
+    assert plan is not None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return _fast_replicates(m, *plan, seeds, copy.deepcopy(m))
+
+
+@pytest.mark.parametrize("formula,data", [("reaction ~ 1 + days + (1 + days|subj)", "sleepstudy"),
+                                          ("diameter ~ 1 + (1|plate) + (1|sample)", "penicillin")])
+def test_compiled_replicates_reach_refits_objective(formula, data):
+    "On each of 200 replicates the compiled refit's objective is the general path's or lower (1e-6 relative), cold or warm"
+    m = mn.fit(formula, data)
+    seeds = np.random.SeedSequence(2024).spawn(200)
+    out, F, nev, general = _fast(m, seeds)
+    for opts in ({}, dict(initial=m.theta, restart=False)):
+        ref = _refit_objectives(m, seeds, **opts)
+        assert np.all(F <= ref + 1e-6 * np.abs(ref)), np.max((F - ref) / np.abs(ref))
+    assert general.sum() <= 2 and np.median(nev) < 60
+    # the values are the parameters at the compiled optimum: β̂ and σ̂ as a model at that θ gives them
+    work = copy.deepcopy(m)
+    i = int(np.argmax(~general))
+    work.refit(m.simulate(seed=np.random.default_rng(seeds[i])))
+    np.testing.assert_allclose(out[i], param_values(work), rtol=1e-2, atol=1e-3)
+
+
+def _three_terms():
+    "Three crossed factors, a random slope on the second: 5 θ, a dense block of 7·2 + 4 + 3 rows"
+    r, i = np.random.default_rng(3), np.arange(400)
+    x = r.normal(size=len(i))
+    y = (2 * r.normal(size=20)[i % 20] + 2 * r.normal(size=7)[i % 7] * (1 + x) + 2 * r.normal(size=4)[i % 4]
+         + r.normal(size=len(i)))
+    return mn.fit("y ~ 1 + x + (1|g) + (1 + x|h) + (1|k)", pd.DataFrame({"g": i % 20, "h": i % 7, "k": i % 4, "x": x, "y": y}))
+
+
+@pytest.mark.parametrize("case", ["reml", "weights", "sigma", "two_terms", "nested", "three_terms", "no_fixed", "three_columns"])
+def test_compiled_replicates_variants(case):
+    "REML, prior weights, a fixed σ, two terms on one factor, nested and three crossed terms, no β, S = 3: `refit`'s objective or lower"
+    ss = mn.dataset("sleepstudy")
+    m = {"reml": lambda: mn.fit("reaction ~ 1 + days + (1 + days|subj)", ss, reml=True),
+         "weights": lambda: LinearMixedModel("reaction ~ 1 + days + (1 + days|subj)", ss,
+                                             weights=np.random.default_rng(4).uniform(0.5, 2, len(ss))).fit(),
+         "sigma": lambda: LinearMixedModel("yield ~ 1 + (1|batch)", mn.dataset("dyestuff"), sigma=50.0).fit(),
+         "two_terms": lambda: mn.fit("reaction ~ 1 + days + (1|subj) + (0 + days|subj)", ss),
+         "nested": lambda: mn.fit("strength ~ 1 + (1|batch) + (1|batch & cask)", "pastes"),
+         "three_terms": _three_terms,
+         "no_fixed": lambda: mn.fit("reaction ~ 0 + (1 + days|subj)", ss),
+         "three_columns": lambda: mn.fit("reaction ~ 1 + days + (1 + days + I(days^2)|subj)", ss)}[case]()
+    seeds = np.random.SeedSequence(7).spawn(40)
+    _, F, _, _ = _fast(m, seeds)
+    ref = _refit_objectives(m, seeds)
+    assert np.all(F <= ref + 1e-6 * np.abs(ref)), np.max((F - ref) / np.abs(ref))
+
+
+def test_compiled_path_qualifies():
+    "GLMMs, singular fits and models past BOOT_DENSE take the general path"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert _boot_plan(mn.fit("yield ~ 1 + (1|batch)", "dyestuff2")) is None            # θ̂ = 0
+        assert _boot_plan(mn.fit("use ~ 1 + age + (1|dist)", "contra", family="bernoulli")) is None
+        rng, i = np.random.default_rng(1), np.arange(1200)
+        g, h = i % (BOOT_DENSE + 10), i % (BOOT_DENSE + 20)                 # h first, then g: a dense block past BOOT_DENSE
+        big = mn.fit("y ~ 1 + (1|g) + (1|h)", pd.DataFrame({"y": rng.normal(size=g.max() + 1)[g] + rng.normal(size=h.max() + 1)[h]
+                                                                 + rng.normal(size=len(i)), "g": g, "h": h}))
+        X = rng.normal(size=(900, 3)); g = np.arange(900) % 30                # (1 + x1 + x2 + x3 | g): 10 θ, L-BFGS's
+        b = rng.normal(size=(30, 4)) * 3
+        wide = mn.fit("y ~ 1 + x1 + x2 + x3 + (1 + x1 + x2 + x3|g)", pd.DataFrame(
+            {"y": b[g, 0] + (b[g, 1:] * X).sum(1) + rng.normal(size=900), "x1": X[:, 0], "x2": X[:, 1], "x3": X[:, 2], "g": g}))
+    assert not big.issingular() and _boot_plan(big) is None
+    assert len(wide.theta) == 10 and not wide.issingular() and _boot_plan(wide) is None
+    assert _boot_plan(mn.fit("yield ~ 1 + (1|batch)", "dyestuff")) is not None
+
+
+def test_compiled_bootstrap_independent_of_batches_and_processes():
+    "Batches of 256 in one process and chunks in two give the same replicates, bit for bit"
+    m = mn.fit("diameter ~ 1 + (1|plate) + (1|sample)", "penicillin")
+    a = parametricbootstrap(m, 600, seed=5, progress=False)
+    b = parametricbootstrap(m, 600, seed=5, progress=False, n_jobs=2)
+    np.testing.assert_array_equal(a.values, b.values)
+    c = parametricbootstrap(m, 10, seed=5, progress=False)
+    np.testing.assert_array_equal(a.values[:10], c.values)
+
+
+def test_general_path_agrees_with_compiled():
+    "The two paths give the same replicates up to the optimiser's tolerance"
+    m = mn.fit("reaction ~ 1 + days + (1 + days|subj)", "sleepstudy")
+    seeds = np.random.SeedSequence(9).spawn(20)
+    fast, _, _, _ = _fast(m, seeds)
+    gen = _general_replicates(m, seeds)
+    np.testing.assert_allclose(fast, gen, rtol=1e-2, atol=1e-2)
+
+
+@pytest.mark.parametrize("formula,data,family", [
+    ("reaction ~ 1 + days + (1 + days|subj)", "sleepstudy", None),
+    ("reaction ~ 1 + days + zerocorr(1 + days|subj)", "sleepstudy", None),
+    ("diameter ~ 1 + (1|plate) + (1|sample)", "penicillin", None),
+    ("use ~ 1 + age + (1|dist)", "contra", "bernoulli")])
+def test_param_values_are_varcorrs(formula, data, family):
+    "param_values reads the sds and correlations `varcorr` reports, then σ and β; `_param_matrix` row by row"
+    m = mn.fit(formula, data, family=family)
+    vc, want = m.varcorr(), []
+    for r, g in zip(m.reterms, vc.groups):
+        for c in range(r.S):
+            for i in range(c, r.S):
+                if i == c: want.append(g.sigma[c])
+                elif not g.structural[i, c]: want.append(g.rho[i, c])
+    want = np.r_[want, [m.sigma] if m.has_dispersion else [], m.beta]
+    np.testing.assert_allclose(param_values(m), want, rtol=1e-13)
+    th = np.vstack([m.theta, 0.5 * m.theta])
+    two = _param_matrix(m, th, [m.dispersion(), 2.0], np.vstack([m.beta, m.beta]))
+    np.testing.assert_array_equal(two[0], param_values(m))
+    assert len(param_rows(m)) == two.shape[1]
