@@ -15,6 +15,7 @@ import math, warnings
 import numpy as np
 import scipy.linalg as sla
 import scipy.sparse as sp
+from scipy.linalg.lapack import dpotri
 
 from .data import dataset
 from .modelframe import model_frame, frame_column
@@ -257,8 +258,15 @@ def profiled_objective(logdet:float, r2:float, nu:float, logw:float=0.0, sigma:f
 
 def _objective_from(self, logdet:float, r2:float)->float:
     "The model's objective from log|L|² (REML: with log|R_X|²) and r²_θ"
-    logw = 0.0 if self.weights is None else float(np.log(self.weights).sum())
-    return profiled_objective(logdet, r2, _dof_residual_denom(self), logw, self.sigma_fixed)
+    return profiled_objective(logdet, r2, _dof_residual_denom(self), _sum_log_weights(self), self.sigma_fixed)
+
+def _sum_log_weights(m)->float:
+    "Σ log wᵢ of the prior weights (0 without them), computed once per weights array: kept as `_logw` = (weights, sum)"
+    w = m.weights
+    if w is None: return 0.0
+    c = m.__dict__.get("_logw")             # an evaluation reads it: no pass over n weights there
+    if c is None or c[0] is not w: c = m._logw = (w, float(np.log(w).sum()))
+    return c[1]
 
 @patch
 def objective_at(self:LinearMixedModel, theta)->float:
@@ -469,6 +477,7 @@ def update_A(self:LinearMixedModel, weights=_Unset, y=None):
         self.weights, self._w = weights, (np.ones(len(self.y)) if weights is None else weights)
     fill_A(self.A, self.reterms, self.Xy, self._w, lastrow_only=lastrow)
     self._gplan = None                     # the gradient's copy of A (below) is stale
+    if not lastrow: self._logw = None      # new weights (perhaps the same array, changed in place): Σ log w afresh
     return self
 
 # %% ../nbs/07_lmm.ipynb #933db35a
@@ -494,8 +503,9 @@ def _inv_gram(Ljj):
     if isinstance(Ljj, UniformBlockDiagonal):
         Li = np.linalg.inv(np.tril(Ljj.data))
         return Li.transpose(0, 2, 1) @ Li
-    Li = sla.solve_triangular(Ljj, np.eye(Ljj.shape[0]), lower=True, check_finite=False)
-    return Li.T @ Li
+    R, info = dpotri(Ljj.T, lower=0)           # C-ordered L is LAPACK's upper factor U = Lᵀ: (UᵀU)⁻¹, upper triangle
+    if info: raise not_pd(info)
+    return np.triu(R) + np.triu(R, 1).T
 
 def selected_inverse(m:LinearMixedModel, K:int, p:int=0)->dict:
     "Blocks Z_ij (i ≥ j) of Ã⁻¹ over the first K block rows (the X rows of the last if p > 0); Z₀₀ as its diagonal blocks"
@@ -531,7 +541,8 @@ class _GradPlan:
             for i in range(k + 1):
                 if i == t: d[i] = ("ubd", m.A[block(t, t)].data); continue
                 B = A[offs[i]:offs[i + 1], offs[t]:offs[t + 1]].tocsc()
-                if B.nnz > DENSE_FILL * B.shape[0] * B.shape[1]: d[i] = ("dense", B.toarray()); continue
+                if B.nnz > DENSE_FILL * B.shape[0] * B.shape[1]:       # C-ordered; block (t, i) itself if i < t
+                    d[i] = ("dense", np.ascontiguousarray(B.T.toarray() if i < t else B.toarray())); continue
                 j = np.repeat(np.arange(r.nranef), np.diff(B.indptr))
                 d[i] = ("sparse", B.indices, B.data, j // r.S, j % r.S)
             self.blocks.append(d)
@@ -550,18 +561,26 @@ def _lam_rows(Zit:np.ndarray, lam)->np.ndarray:
     S = lam.shape[0]
     return (lam @ Zit.reshape(-1, S, Zit.shape[1])).reshape(Zit.shape)
 
-def _trace_term(V, blk, S:int, rows:int)->np.ndarray:
-    "T[c, d] = Σ over levels l and rows ρ of V[ρ, (l,c)] A[ρ, (l,d)] for one block of A's columns of a term"
+def _lam_cols(Zti:np.ndarray, lam)->np.ndarray:
+    "Z (I ⊗ λ)ᵀ: block column i of ZΛ̃ᵀ, the transpose of `_lam_rows` of Zᵀ without transposing Z"
+    S = lam.shape[0]
+    return (Zti.reshape(-1, S) @ lam.T).reshape(Zti.shape)
+
+def _trace_term(V, blk, S:int, rows:int, vt:bool=False)->np.ndarray:
+    "T[c, d] = Σ over levels l and rows ρ of V[ρ, (l,c)] A[ρ, (l,d)] for one block of A's columns of a term (`vt`: V given transposed, and a dense A block too)"
     kind = blk[0]
     if kind == "ubd":                                         # V: the (ℓ, S, S) diagonal blocks (l, s, c)
         return V.reshape(-1, S).T @ blk[1].reshape(-1, S)
     if kind == "dense":
-        B = blk[1][:rows]
-        return V.reshape(-1, S).T @ np.ascontiguousarray(B).reshape(-1, S)     # Σ over (ρ, l): one small GEMM
+        if vt:                                                # Σ_l V_l B_lᵀ over the S-row slabs of level l
+            l = V.shape[0] // S
+            return (V.reshape(l, S, -1) @ blk[1].reshape(l, S, -1).transpose(0, 2, 1)).sum(0)
+        return V[:rows].reshape(-1, S).T @ blk[1][:rows].reshape(-1, S)     # Σ over (ρ, l): one small GEMM
     _, ridx, vals, lev, rc = blk
     keep = ridx < rows
     ridx, vals, lev, rc = ridx[keep], vals[keep], lev[keep], rc[keep]
-    Vc = V[ridx[:, None], lev[:, None] * S + np.arange(S)]
+    cols = lev[:, None] * S + np.arange(S)
+    Vc = V[cols, ridx[:, None]] if vt else V[ridx[:, None], cols]
     return np.array([np.bincount(rc, Vc[:, c] * vals, minlength=S) for c in range(S)])
 
 @patch
@@ -581,20 +600,21 @@ def gradient(self:LinearMixedModel)->np.ndarray:
     g = gp.Aq @ np.r_[-b, -beta, 1.0]                             # Zᵀ W (y − Xβ̂ − ZΛû), from A
     r2, nu = self.pwrss(), _dof_residual_denom(self)
     out, o = [], 0
-    for t, r in enumerate(self.reterms):
-        S, T = r.S, np.zeros((r.S, r.S))
-        for i in range(K):                                         # T[c, d] = Σ_l (Λ̃ Ã⁻¹ ⋅ A)[(l,c), (l,d)]
-            blk = gp.blocks[t][i]
-            if blk[0] == "ubd":
-                Zd = Z[t, t]
-                if Zd.ndim == 2: l = r.nlevels; Zd = Zd.reshape(l, S, l, S)[np.arange(l), :, np.arange(l), :]
-                V = lams[t] @ Zd                                   # λ Z_tt[l]: (ℓ, S, S)
-            else:
-                V = _lam_rows(Z[i, t] if i >= t else Z[t, i].T, lams[i])
-            T += _trace_term(V, blk, S, sizes[i])
-        ri, ci = r.inds // S, r.inds % S
-        dD = 2.0 * T[ci, ri]
-        dr2 = -2.0 * (g[o:o + r.nranef].reshape(-1, S).T @ us[t].reshape(-1, S))[ri, ci]
-        out.append(dD + (nu * dr2 / r2 if self.sigma_fixed is None else dr2 / self.sigma_fixed**2))
-        o += r.nranef
+    with _threads():                                               # the products below are BLAS calls: one thread (chapter 6)
+        for t, r in enumerate(self.reterms):
+            S, T = r.S, np.zeros((r.S, r.S))
+            for i in range(K):                                         # T[c, d] = Σ_l (Λ̃ Ã⁻¹ ⋅ A)[(l,c), (l,d)]
+                blk = gp.blocks[t][i]
+                if blk[0] == "ubd":
+                    Zd = Z[t, t]
+                    if Zd.ndim == 2: l = r.nlevels; Zd = Zd.reshape(l, S, l, S)[np.arange(l), :, np.arange(l), :]
+                    V = lams[t] @ Zd                                   # λ Z_tt[l]: (ℓ, S, S)
+                else:                                                  # below t: (I ⊗ λᵢ) Z_it; above: its transpose
+                    V = _lam_rows(Z[i, t], lams[i]) if i > t else _lam_cols(Z[t, i], lams[i])
+                T += _trace_term(V, blk, S, sizes[i], i < t)
+            ri, ci = r.inds // S, r.inds % S
+            dD = 2.0 * T[ci, ri]
+            dr2 = -2.0 * (g[o:o + r.nranef].reshape(-1, S).T @ us[t].reshape(-1, S))[ri, ci]
+            out.append(dD + (nu * dr2 / r2 if self.sigma_fixed is None else dr2 / self.sigma_fixed**2))
+            o += r.nranef
     return np.concatenate(out)
