@@ -6,7 +6,7 @@ Docs: https://mixednb.github.io/mixednb/lmm.html.md"""
 
 # %% auto #0
 __all__ = ['statsrank', 'FeTerm', 'alias', 'MixedModel', 'LinearMixedModel', 'profiled_objective', 'dense_objective',
-           'dense_parts', 'pls_solve', 'split_modes', 'selected_inverse']
+           'dense_parts', 'pls_solve', 'split_modes', 'sym_from_upper', 'selected_inverse']
 
 # %% ../nbs/07_lmm.ipynb #4df97200
 from dataclasses import dataclass, field
@@ -16,6 +16,7 @@ import numpy as np
 import scipy.linalg as sla
 import scipy.sparse as sp
 from scipy.linalg.lapack import dpotri
+from numba import njit
 
 from .data import dataset
 from .modelframe import model_frame, frame_column
@@ -490,22 +491,34 @@ def _off_block(m, i:int, j:int, k:int, p:int)->np.ndarray:
     b = m.L[block(i, j)] if i < k else m.L[block(k, j)][:p]
     return b.todense() if isinstance(b, BlockedSparse) else np.asarray(b)
 
-def _rdiv_inv(B:np.ndarray, Ljj)->np.ndarray:
-    "B L_jj⁻¹ (not ⁻ᵀ), a new array"
-    if isinstance(Ljj, UniformBlockDiagonal):                             # B_l L_l⁻¹ level by level
-        l, S, _ = Ljj.data.shape
-        Li = np.linalg.inv(np.tril(Ljj.data))
+def _inv_blocks(Ljj):
+    "The inverses L_l⁻¹ of the blocks of a block-diagonal L_jj (ℓ, S, S), or None for a dense L_jj"
+    return np.linalg.inv(np.tril(Ljj.data)) if isinstance(Ljj, UniformBlockDiagonal) else None
+
+def _rdiv_inv(B:np.ndarray, Ljj, Li=None)->np.ndarray:
+    "B L_jj⁻¹ (not ⁻ᵀ), a new array (`Li`: `_inv_blocks(Ljj)`)"
+    if Li is not None:                                                    # B_l L_l⁻¹ level by level
+        l, S, _ = Li.shape
         return (B.reshape(-1, l, S).transpose(1, 0, 2) @ Li).transpose(1, 0, 2).reshape(B.shape)
     return sla.solve_triangular(Ljj, B.T, lower=True, trans="T", check_finite=False).T
 
-def _inv_gram(Ljj):
-    "L_jj⁻ᵀL_jj⁻¹: (ℓ, S, S) blocks for a block-diagonal L_jj, else dense"
-    if isinstance(Ljj, UniformBlockDiagonal):
-        Li = np.linalg.inv(np.tril(Ljj.data))
-        return Li.transpose(0, 2, 1) @ Li
+@njit(cache=True)
+def sym_from_upper(R):
+    "A new C-ordered symmetric matrix from the upper triangle of the square `R` (any memory order)"
+    n = R.shape[0]
+    out = np.empty((n, n))
+    for j in range(n):
+        for i in range(j + 1):
+            out[i, j] = R[i, j]
+            out[j, i] = R[i, j]
+    return out
+
+def _inv_gram(Ljj, Li=None):
+    "L_jj⁻ᵀL_jj⁻¹: (ℓ, S, S) blocks for a block-diagonal L_jj (`Li`: `_inv_blocks(Ljj)`), else dense"
+    if Li is not None: return Li.transpose(0, 2, 1) @ Li
     R, info = dpotri(Ljj.T, lower=0)           # C-ordered L is LAPACK's upper factor U = Lᵀ: (UᵀU)⁻¹, upper triangle
     if info: raise not_pd(info)
-    return np.triu(R) + np.triu(R, 1).T
+    return sym_from_upper(R)
 
 def selected_inverse(m:LinearMixedModel, K:int, p:int=0)->dict:
     "Blocks Z_ij (i ≥ j) of Ã⁻¹ over the first K block rows (the X rows of the last if p > 0); Z₀₀ as its diagonal blocks"
@@ -514,9 +527,10 @@ def selected_inverse(m:LinearMixedModel, K:int, p:int=0)->dict:
     with _threads():
         for j in reversed(range(K)):
             Ljj = _diag_block(m, j, k, p)
-            for i in range(j + 1, K): Lh[i, j] = _rdiv_inv(_off_block(m, i, j, k, p), Ljj)
+            Li = _inv_blocks(Ljj)
+            for i in range(j + 1, K): Lh[i, j] = _rdiv_inv(_off_block(m, i, j, k, p), Ljj, Li)
             for i in range(j + 1, K): Z[i, j] = -sum(get(i, mm) @ Lh[mm, j] for mm in range(j + 1, K))
-            base = _inv_gram(Ljj)
+            base = _inv_gram(Ljj, Li)
             if j == 0 and isinstance(Ljj, UniformBlockDiagonal):          # the diagonal blocks only
                 l, S, _ = base.shape
                 for mm in range(1, K):
