@@ -14,7 +14,6 @@ import math, warnings
 
 import numpy as np
 import scipy.linalg as sla
-import scipy.sparse as sp
 from scipy.linalg.lapack import dpotri
 from numba import njit
 
@@ -445,6 +444,7 @@ def leverage(self:MixedModel, chunk:int=2048, align:bool=True):
     "Diagonal of the hat matrix: hᵢ = ‖L⁻¹√wᵢ[Λᵀzᵢ; xᵢ]‖² (wᵢ: the working factor's case weights)"
     n, p, k, wm = len(self.y), self.feterm.rank, len(self.reterms), self.working
     X, sw = self.feterm.fullrankx, np.sqrt(wm._w)
+    import scipy.sparse as sp                 # here, not at import: a fit does not need it (start-up, chapter 13)
     Zl = [sp.diags(sw) @ zmatrix(r) @ sp.kron(sp.eye(r.nlevels), r.lambda_) for r in self.reterms]
     Zl = [z.tocsr() for z in Zl]
     h = np.empty(n)
@@ -547,6 +547,7 @@ class _GradPlan:
     def __init__(self, m):
         k, p = len(m.reterms), m.feterm.rank
         offs = np.cumsum([0] + [r.nranef for r in m.reterms] + [p + 1])
+        import scipy.sparse as sp
         A = sp.bmat([[_csc_block(m.A, i, j) for j in range(k + 1)] for i in range(k + 1)], format="csc")
         self.Aq = A[:offs[k]].tocsr()                           # the Z rows: g = A_Z· [−Λû; −β̂; 1]
         self.blocks = []                                        # per term: {i: ("ubd", data) | ("dense", B) | ("sparse", …)}
@@ -565,7 +566,9 @@ def _csc_block(A:list, i:int, j:int):
     "Block (i, j) of the packed symmetric A as a scipy CSC matrix (the transpose of the stored (j, i) if i < j)"
     b = A[block(max(i, j), min(i, j))]
     if isinstance(b, BlockedSparse): s = b.tocsc()
-    else: s = sp.csc_matrix(b.todense() if isinstance(b, UniformBlockDiagonal) else np.asarray(b))
+    else:
+        import scipy.sparse as sp
+        s = sp.csc_matrix(b.todense() if isinstance(b, UniformBlockDiagonal) else np.asarray(b))
     return s if i >= j else s.T.tocsc()
 
 # %% ../nbs/07_lmm.ipynb #2ff1d6b3
