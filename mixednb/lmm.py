@@ -21,7 +21,8 @@ from .data import dataset
 from .modelframe import model_frame, frame_column
 from .remat import ReMat, reterms as _sort_reterms, zmatrix
 from .blocks import (UniformBlockDiagonal, BlockedSparse, block, create_AL, fill_A, block_description, DENSE_FILL)
-from .linalg import logdet_block, FactorPlan, lsolve, _threads, eval_ubd_dense, factor_ubd_dense, not_pd
+from .linalg import (logdet_block, FactorPlan, lsolve, _threads, eval_ubd_dense, factor_ubd_dense, not_pd,
+                            scale_div_sparse_dense)
 from fastcore.basics import patch
 
 # %% ../nbs/07_lmm.ipynb #c158ef91
@@ -520,6 +521,16 @@ def _inv_gram(Ljj, Li=None):
     if info: raise not_pd(info)
     return sym_from_upper(R)
 
+def _lhat_from_A(m, i:int, Z00)->np.ndarray:
+    "L̂ᵢ₀ = Lᵢ₀L₀₀⁻¹ = Λᵢᵀ Aᵢ₀ blockdiag(λ₀ Z₀₀,c) from A by chapter 6's fused kernel, for a dense Lᵢ₀ (else None)"
+    A, L = m.A[block(i, 0)], m.L[block(i, 0)]
+    if not (isinstance(A, BlockedSparse) and isinstance(L, np.ndarray)): return None
+    nb, Si, Sj = A.data.shape
+    out, M = np.empty(L.shape), m.reterms[0].lambda_ @ Z00
+    T = np.empty((np.diff(A.colptr).max() * Si, Sj))
+    scale_div_sparse_dense(out, A.colptr, A.rowidx, A.data.reshape(nb * Si, Sj), m.reterms[i].lambda_, M, T)
+    return out
+
 def selected_inverse(m:LinearMixedModel, K:int, p:int=0)->dict:
     "Blocks Z_ij (i ≥ j) of Ã⁻¹ over the first K block rows (the X rows of the last if p > 0); Z₀₀ as its diagonal blocks"
     k, Lh, Z = len(m.reterms), {}, {}
@@ -528,9 +539,11 @@ def selected_inverse(m:LinearMixedModel, K:int, p:int=0)->dict:
         for j in reversed(range(K)):
             Ljj = _diag_block(m, j, k, p)
             Li = _inv_blocks(Ljj)
-            for i in range(j + 1, K): Lh[i, j] = _rdiv_inv(_off_block(m, i, j, k, p), Ljj, Li)
-            for i in range(j + 1, K): Z[i, j] = -sum(get(i, mm) @ Lh[mm, j] for mm in range(j + 1, K))
             base = _inv_gram(Ljj, Li)
+            for i in range(j + 1, K):
+                Lh[i, j] = (_lhat_from_A(m, i, base) if j == 0 and i < k else None)
+                if Lh[i, j] is None: Lh[i, j] = _rdiv_inv(_off_block(m, i, j, k, p), Ljj, Li)
+            for i in range(j + 1, K): Z[i, j] = -sum(get(i, mm) @ Lh[mm, j] for mm in range(j + 1, K))
             if j == 0 and isinstance(Ljj, UniformBlockDiagonal):          # the diagonal blocks only
                 l, S, _ = base.shape
                 for mm in range(1, K):
