@@ -630,9 +630,11 @@ class FactorPlan:
         self.L, self.A, self.lambdas = L, A, list(lambdas)
         fused = _fused(L, A, lambdas)
         K = len(lambdas) + 1
-        self.steps = ([fused] if fused else
-                      list(_first_column_steps(L, A, lambdas)) + list(_copyscale_steps(L, A, lambdas, 1))
-                      + list(_update_steps(L, K, 0)) + list(_cholesky_steps(L, K, 1)))
+        if fused: self.steps = [fused]
+        elif isinstance(L[0], UniformBlockDiagonal):           # always so for L from `create_AL` (chapter 5)
+            self.steps = (list(_first_column_steps(L, A, lambdas)) + list(_copyscale_steps(L, A, lambdas, 1))
+                          + list(_update_steps(L, K, 0)) + list(_cholesky_steps(L, K, 1)))
+        else: self.steps = list(_copyscale_steps(L, A, lambdas)) + list(_cholesky_steps(L, K))
     def fits(self, L, A, lambdas)->bool:
         "Is this the plan of these very arrays?"
         if self.L is not L or self.A is not A or len(lambdas) != len(self.lambdas): return False
