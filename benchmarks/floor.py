@@ -5,7 +5,8 @@
 An evaluation of the objective is `update_L` (scale A into L, then the blocked Cholesky) and `objective`.
 Its **floor** is the arithmetic of its dense parts at the machine's measured GEMM rate: the multiply-adds of every
 call the model's `FactorPlan` makes on dense blocks (the dense Cholesky N³/3, triangular solves m·N²/2, symmetric
-rank updates N²m/2, products mnk, divisions and updates of dense blocks by block-diagonal ones), times two flops,
+rank updates N²m/2, products mnk, divisions and updates of dense blocks by block-diagonal ones, counted as divisions
+where a kernel fuses the division with the scaling), times two flops,
 divided by the rate of a 1000 × 1000 `dgemm` on the engine's BLAS threads (one by default). The sparse and
 block-diagonal kernels are not counted, so the floor is a lower bound that no implementation of these blocks can beat.
 `--all` adds the MovieLens-sized design (10⁶ rows).
@@ -41,6 +42,8 @@ def _fma(fn, args) -> float:
     if fn is linalg.chol_dense: return args[0].shape[0] ** 3 / 3
     if fn is linalg.rdiv_dense: B, L = args; return B.size * L.shape[0] / 2
     if fn in (linalg.rdiv_ubd_dense, linalg.rdiv_ubd_rows): B, Ld = args; return B.size * Ld.shape[1] / 2
+    if fn is linalg.scale_div_sparse_dense: L, M = args[0], args[5]; return L.size * M.shape[1] / 2   # the division it includes
+    if fn is linalg.rmul_ubd: L, M = args[0], args[2]; return L.size * M.shape[1] / 2
     if fn is linalg.syrk_dense: C, P = args; return P.shape[0] ** 2 * P.shape[1] / 2
     if fn is linalg.syrk_dense_ubd: Cd, P = args; return Cd.size * P.shape[1]
     if fn is linalg._sub_product: C, P, Q = args; return P.shape[0] * Q.shape[0] * P.shape[1]

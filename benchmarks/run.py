@@ -1,6 +1,7 @@
 """Benchmarks: mixednb beside lme4 on the same machine, data and models, in one run.
 
     python benchmarks/run.py [--quick] [--lme4] [--only NAME ...] [--no-extras] [--out FILE]
+                             [--lme4-settings SETTING ...] [--no-lme4 NAME ...]
 
 Every timed fit goes from the formula and the data to a fitted model (never a refit); the first (warm-up) fit
 is excluded and the median of the repeats is reported. With `--lme4` (and `Rscript` with lme4 installed) each
@@ -117,7 +118,7 @@ def time_lme4(mod: Model, df, reps: int, settings: list, tmp: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])["settings"]
 
 
-def bench_model(mod: Model, quick: bool, use_r: bool, tmp: str) -> dict:
+def bench_model(mod: Model, quick: bool, use_r: bool, tmp: str, settings: list = None) -> dict:
     df = load(mod.data)
     reps = min(mod.reps, 3) if quick else mod.reps
     times, obj, feval = time_mixednb(mod, df, reps)
@@ -125,7 +126,7 @@ def bench_model(mod: Model, quick: bool, use_r: bool, tmp: str) -> dict:
            "mixednb_times_s": times, "mixednb_objective": obj, "mixednb_feval": feval}
     if use_r:
         rreps = max(1, min(reps, 3 if len(df) > 100_000 else 5 if len(df) > 50_000 else reps, 21))
-        settings = ["default"] if quick else mod.lme4
+        settings = ["default"] if quick else [s for s in mod.lme4 if settings is None or s == "default" or s in settings]
         res = time_lme4(mod, df, rreps, settings, tmp)
         per = {s: {"median_s": statistics.median(r["times"]), "times_s": r["times"], "objective": r["objective"]}
                for s, r in res.items()}
@@ -317,6 +318,10 @@ def main(argv=None):
     ap.add_argument("--lme4", action="store_true", help="also time lme4 (needs Rscript and lme4)")
     ap.add_argument("--only", nargs="*", help="model names to run")
     ap.add_argument("--no-extras", action="store_true", help="skip scaling, first-fit and where-time-goes")
+    ap.add_argument("--lme4-settings", nargs="*", metavar="SETTING",
+                    help="time only these of each model's lme4 optimizer settings (besides 'default')")
+    ap.add_argument("--no-lme4", nargs="*", default=[], metavar="NAME",
+                    help="models fitted by mixednb only (e.g. kb07_72, whose lme4 fit takes minutes)")
     ap.add_argument("--out", default=str(HERE / "results.json"))
     ap.add_argument("--markdown", metavar="RESULTS", help="print the README tables of a results file and stop")
     a = ap.parse_args(argv)
@@ -338,7 +343,7 @@ def main(argv=None):
             if mod.family is not None and not glmm_available():
                 msg = f"{mod.name}: skipped, mixednb does not export its GLMM (mixednb.Bernoulli) yet"
                 result["skipped"].append(msg); print(msg, flush=True); continue
-            row = bench_model(mod, a.quick, use_r, tmp)
+            row = bench_model(mod, a.quick, use_r and mod.name not in a.no_lme4, tmp, a.lme4_settings)
             result["models"].append(row)
             print(fmt_row(row), flush=True)
     if not a.no_extras and not a.only:

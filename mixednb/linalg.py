@@ -10,7 +10,8 @@ __all__ = ['scale_inflate_ubd', 'scale_inflate_ubd_dense', 'scale_sparse', 'scal
            'syrk_sparse_ubd', 'syrk_dense_ubd', 'sparse_sparse_t_dense', 'syrk_sparse_dense', 'dense_sparse_t',
            'sparse_dense_t', 'syrk_lower', 'syrk_dense', 'logdet_ubd', 'logdet_block', 'not_pd', 'copyscale',
            'cholesky_blocked', 'factor_ubd_dense', 'factor_ubd_dense_np', 'eval_ubd_dense', 'eval_ubd_dense_np',
-           'FactorPlan', 'dense_L', 'todense_lower', 'ubd_trsv', 'sparse_gemv_sub', 'lsolve']
+           'lam_rdiv_ubd', 'lam_rdiv_ubd_np', 'scale_div_sparse_dense', 'scale_div_sparse_dense_np', 'rmul_ubd',
+           'rmul_ubd_np', 'FactorPlan', 'dense_L', 'todense_lower', 'ubd_trsv', 'sparse_gemv_sub', 'lsolve']
 
 # %% ../nbs/06_linalg.ipynb #1bc82f3f
 import numpy as np
@@ -402,10 +403,10 @@ def logdet_block(L)->float:
     return 2.0 * float(np.log(np.diagonal(L)).sum())
 
 # %% ../nbs/06_linalg.ipynb #dc407dea
-def _copyscale_steps(L:list, A:list, lambdas:list):
-    "The kernel calls that overwrite L with Λᵀ A Λ + [I 0; 0 0], block by block"
+def _copyscale_steps(L:list, A:list, lambdas:list, j0:int=0):
+    "The kernel calls that overwrite L with Λᵀ A Λ + [I 0; 0 0], block by block (block columns from `j0` on)"
     k = len(lambdas)
-    for j in range(k):
+    for j in range(j0, k):
         lj, Ajj, Ljj = lambdas[j], A[block(j, j)], L[block(j, j)]
         if isinstance(Ljj, UniformBlockDiagonal): yield scale_inflate_ubd, (Ljj.data, Ajj.data, lj)
         else: yield scale_inflate_ubd_dense, (Ljj, Ajj.data, lj)
@@ -462,15 +463,19 @@ def _rank_update(C, P, Q, diag):
     return _sub_product, (C, P, Q)
 
 # %% ../nbs/06_linalg.ipynb #c7f2fa94
-def _cholesky_steps(L:list, K:int):
-    "The kernel calls of the right-looking blocked Cholesky of the K×K block lower triangle L"
-    for j in range(K):
+def _cholesky_steps(L:list, K:int, j0:int=0):
+    "The kernel calls of the right-looking blocked Cholesky of the K×K block lower triangle L (block columns from `j0` on)"
+    for j in range(j0, K):
         Ljj = L[block(j, j)]
         yield _chol(Ljj)
         for i in range(j + 1, K): yield _rdiv(L[block(i, j)], Ljj)
-        for l in range(j + 1, K):
-            Q = L[block(l, j)]
-            for i in range(l, K): yield _rank_update(L[block(i, l)], L[block(i, j)], Q, i == l)
+        yield from _update_steps(L, K, j)
+
+def _update_steps(L:list, K:int, j:int):
+    "The rank updates of the trailing blocks by the (divided) block column j"
+    for l in range(j + 1, K):
+        Q = L[block(l, j)]
+        for i in range(l, K): yield _rank_update(L[block(i, l)], L[block(i, j)], Q, i == l)
 
 def cholesky_blocked(L:list, K:int):
     "Right-looking blocked Cholesky of the packed K×K block lower triangle `L`, in place"
@@ -525,15 +530,111 @@ def eval_ubd_dense_np(theta, inds, lam, Ld, Ad, L21, A21, L22, A22):
     return 0, 2.0 * np.log(np.diagonal(Ld, axis1=1, axis2=2)).sum()
 
 # %% ../nbs/06_linalg.ipynb #6089baeb
+@njit(cache=True)
+def lam_rdiv_ubd(M, lam, Ld):
+    "Overwrite `M` (ℓ×S×S) with λ L_c⁻ᵀ for each block L_c (lower triangles of `Ld`)"
+    l, S, _ = Ld.shape
+    for c in range(l):
+        for a in range(S):
+            for s in range(S):
+                x = lam[a, s]
+                for t in range(s):
+                    x -= M[c, a, t] * Ld[c, s, t]
+                M[c, a, s] = x / Ld[c, s, s]
+
+def lam_rdiv_ubd_np(lam, Ld):
+    "NumPy twin of `lam_rdiv_ubd`"
+    return lam @ np.linalg.inv(np.tril(Ld)).transpose(0, 2, 1)
+
+# %% ../nbs/06_linalg.ipynb #e89b7c36
+@njit(cache=True)
+def scale_div_sparse_dense(L, colptr, rowidx, Ad2, lami, M, T):
+    "Overwrite dense C-ordered `L` with Λᵢᵀ B blockdiag(M_c); B's blocks stacked as `Ad2` ((nb·Sᵢ) × Sⱼ), `T` scratch of ≥ (most blocks in a column)·Sᵢ rows"
+    Si, Sj = lami.shape[0], M.shape[1]
+    m, n = L.shape
+    nr = m // Si
+    scalar = Si == 1 and Sj == 1
+    f = lami[0, 0]
+    for c in range(len(colptr) - 1):
+        k0, k1, c0 = colptr[c], colptr[c + 1], c * Sj
+        if k1 > k0 and not scalar: np.dot(Ad2[k0 * Si:k1 * Si], M[c], T[:(k1 - k0) * Si])   # B_c M_c
+        prev = 0
+        for k in range(k0, k1 + 1):
+            r = rowidx[k] if k < k1 else nr
+            for rr in range(prev * Si, r * Si):              # block rows absent from column c
+                for b in range(Sj): L[rr, c0 + b] = 0.0
+            prev = r + 1
+            if k == k1: break
+            if scalar: L[r, c] = Ad2[k, 0] * M[c, 0, 0] * f; continue
+            t0, r0 = (k - k0) * Si, r * Si
+            for a in range(Si):
+                for b in range(Sj): L[r0 + a, c0 + b] = T[t0 + a, b]
+    if scalar: return
+    for r0 in range(0, m, Si):                            # L ← Λᵢᵀ L in place, whole rows: row a needs rows ≥ a
+        for a in range(Si):
+            g = lami[a, a]
+            for j in range(n): L[r0 + a, j] *= g
+            for cc in range(a + 1, Si):
+                g = lami[cc, a]
+                if g != 0.0:
+                    for j in range(n): L[r0 + a, j] += g * L[r0 + cc, j]
+
+def scale_div_sparse_dense_np(B:BlockedSparse, lami, M)->np.ndarray:
+    "NumPy twin of `scale_div_sparse_dense`: Λᵢᵀ B blockdiag(M_c) as a new array"
+    return np.kron(np.eye(B.nrowblk), lami).T @ B.todense() @ sla.block_diag(*M)
+
+# %% ../nbs/06_linalg.ipynb #3fb9b568
+@njit(cache=True)
+def rmul_ubd(L, A, M):
+    "Overwrite `L` (m × Sℓ) with A blockdiag(M_c)"
+    m = A.shape[0]
+    l, S, _ = M.shape
+    for c in range(l):
+        c0 = c * S
+        for b in range(S):
+            for a in range(m):
+                s = 0.0
+                for t in range(S):
+                    s += A[a, c0 + t] * M[c, t, b]
+                L[a, c0 + b] = s
+
+def rmul_ubd_np(A, M)->np.ndarray:
+    "NumPy twin of `rmul_ubd`"
+    return A @ sla.block_diag(*M)
+
+# %% ../nbs/06_linalg.ipynb #04d4aed5
+def _first_column_steps(L:list, A:list, lambdas:list):
+    "The kernel calls that leave block column 0 of L factored and divided (copy-and-scale included)"
+    k, lam0, L00 = len(lambdas), lambdas[0], L[0]
+    yield scale_inflate_ubd, (L00.data, A[0].data, lam0)
+    yield chol_ubd, (L00.data,)
+    M = np.empty_like(L00.data)
+    yield lam_rdiv_ubd, (M, lam0, L00.data)
+    for i in range(1, k):
+        Ai0, Li0 = A[block(i, 0)], L[block(i, 0)]
+        if isinstance(Li0, BlockedSparse):
+            yield scale_sparse, (Li0.data, Ai0.data, lambdas[i], lam0)
+            yield rdiv_ubd_sparse, (Li0.data, Ai0.colptr, L00.data)
+        else:
+            nb, Si, Sj = Ai0.data.shape
+            T = np.empty(((np.diff(Ai0.colptr).max() if nb else 0) * Si, Sj))
+            yield scale_div_sparse_dense, (Li0, Ai0.colptr, Ai0.rowidx, Ai0.data.reshape(nb * Si, Sj), lambdas[i], M, T)
+    yield rmul_ubd, (L[block(k, 0)], A[block(k, 0)], M)
+
+# %% ../nbs/06_linalg.ipynb #8a4af66d
 def _no_plan(): return None
 
 class FactorPlan:
-    "The kernel calls of `copyscale` then `cholesky_blocked` for these L, A and λs, chosen once; `run()` makes them"
+    "The kernel calls of `copyscale` then `cholesky_blocked` for these L, A and λs, chosen once (block column 0 in one pass); `run()` makes them"
     def __init__(self, L:list, A:list, lambdas:list):
         self.L, self.A, self.lambdas = L, A, list(lambdas)
         fused = _fused(L, A, lambdas)
-        self.steps = ([fused] if fused else
-                      list(_copyscale_steps(L, A, lambdas)) + list(_cholesky_steps(L, len(lambdas) + 1)))
+        K = len(lambdas) + 1
+        if fused: self.steps = [fused]
+        elif isinstance(L[0], UniformBlockDiagonal):           # always so for L from `create_AL` (chapter 5)
+            self.steps = (list(_first_column_steps(L, A, lambdas)) + list(_copyscale_steps(L, A, lambdas, 1))
+                          + list(_update_steps(L, K, 0)) + list(_cholesky_steps(L, K, 1)))
+        else: self.steps = list(_copyscale_steps(L, A, lambdas)) + list(_cholesky_steps(L, K))
     def fits(self, L, A, lambdas)->bool:
         "Is this the plan of these very arrays?"
         if self.L is not L or self.A is not A or len(lambdas) != len(self.lambdas): return False

@@ -6,7 +6,7 @@ Docs: https://mixednb.github.io/mixednb/lmm.html.md"""
 
 # %% auto #0
 __all__ = ['statsrank', 'FeTerm', 'alias', 'MixedModel', 'LinearMixedModel', 'profiled_objective', 'dense_objective',
-           'dense_parts', 'pls_solve', 'split_modes', 'selected_inverse']
+           'dense_parts', 'pls_solve', 'split_modes', 'sym_from_upper', 'selected_inverse']
 
 # %% ../nbs/07_lmm.ipynb #4df97200
 from dataclasses import dataclass, field
@@ -14,13 +14,15 @@ import math, warnings
 
 import numpy as np
 import scipy.linalg as sla
-import scipy.sparse as sp
+from scipy.linalg.lapack import dpotri
+from numba import njit
 
 from .data import dataset
 from .modelframe import model_frame, frame_column
 from .remat import ReMat, reterms as _sort_reterms, zmatrix
 from .blocks import (UniformBlockDiagonal, BlockedSparse, block, create_AL, fill_A, block_description, DENSE_FILL)
-from .linalg import logdet_block, FactorPlan, lsolve, _threads, eval_ubd_dense, factor_ubd_dense, not_pd
+from .linalg import (logdet_block, FactorPlan, lsolve, _threads, eval_ubd_dense, factor_ubd_dense, not_pd,
+                            scale_div_sparse_dense)
 from fastcore.basics import patch
 
 # %% ../nbs/07_lmm.ipynb #c158ef91
@@ -257,8 +259,15 @@ def profiled_objective(logdet:float, r2:float, nu:float, logw:float=0.0, sigma:f
 
 def _objective_from(self, logdet:float, r2:float)->float:
     "The model's objective from log|L|² (REML: with log|R_X|²) and r²_θ"
-    logw = 0.0 if self.weights is None else float(np.log(self.weights).sum())
-    return profiled_objective(logdet, r2, _dof_residual_denom(self), logw, self.sigma_fixed)
+    return profiled_objective(logdet, r2, _dof_residual_denom(self), _sum_log_weights(self), self.sigma_fixed)
+
+def _sum_log_weights(m)->float:
+    "Σ log wᵢ of the prior weights (0 without them), computed once per weights array: kept as `_logw` = (weights, sum)"
+    w = m.weights
+    if w is None: return 0.0
+    c = m.__dict__.get("_logw")             # an evaluation reads it: no pass over n weights there
+    if c is None or c[0] is not w: c = m._logw = (w, float(np.log(w).sum()))
+    return c[1]
 
 @patch
 def objective_at(self:LinearMixedModel, theta)->float:
@@ -436,6 +445,7 @@ def leverage(self:MixedModel, chunk:int=2048, align:bool=True):
     "Diagonal of the hat matrix: hᵢ = ‖L⁻¹√wᵢ[Λᵀzᵢ; xᵢ]‖² (wᵢ: the working factor's case weights)"
     n, p, k, wm = len(self.y), self.feterm.rank, len(self.reterms), self.working
     X, sw = self.feterm.fullrankx, np.sqrt(wm._w)
+    import scipy.sparse as sp                 # here, not at import: a fit does not need it (start-up, chapter 13)
     Zl = [sp.diags(sw) @ zmatrix(r) @ sp.kron(sp.eye(r.nlevels), r.lambda_) for r in self.reterms]
     Zl = [z.tocsr() for z in Zl]
     h = np.empty(n)
@@ -469,6 +479,7 @@ def update_A(self:LinearMixedModel, weights=_Unset, y=None):
         self.weights, self._w = weights, (np.ones(len(self.y)) if weights is None else weights)
     fill_A(self.A, self.reterms, self.Xy, self._w, lastrow_only=lastrow)
     self._gplan = None                     # the gradient's copy of A (below) is stale
+    if not lastrow: self._logw = None      # new weights (perhaps the same array, changed in place): Σ log w afresh
     return self
 
 # %% ../nbs/07_lmm.ipynb #933db35a
@@ -481,21 +492,44 @@ def _off_block(m, i:int, j:int, k:int, p:int)->np.ndarray:
     b = m.L[block(i, j)] if i < k else m.L[block(k, j)][:p]
     return b.todense() if isinstance(b, BlockedSparse) else np.asarray(b)
 
-def _rdiv_inv(B:np.ndarray, Ljj)->np.ndarray:
-    "B L_jj⁻¹ (not ⁻ᵀ), a new array"
-    if isinstance(Ljj, UniformBlockDiagonal):                             # B_l L_l⁻¹ level by level
-        l, S, _ = Ljj.data.shape
-        Li = np.linalg.inv(np.tril(Ljj.data))
+def _inv_blocks(Ljj):
+    "The inverses L_l⁻¹ of the blocks of a block-diagonal L_jj (ℓ, S, S), or None for a dense L_jj"
+    return np.linalg.inv(np.tril(Ljj.data)) if isinstance(Ljj, UniformBlockDiagonal) else None
+
+def _rdiv_inv(B:np.ndarray, Ljj, Li=None)->np.ndarray:
+    "B L_jj⁻¹ (not ⁻ᵀ), a new array (`Li`: `_inv_blocks(Ljj)`)"
+    if Li is not None:                                                    # B_l L_l⁻¹ level by level
+        l, S, _ = Li.shape
         return (B.reshape(-1, l, S).transpose(1, 0, 2) @ Li).transpose(1, 0, 2).reshape(B.shape)
     return sla.solve_triangular(Ljj, B.T, lower=True, trans="T", check_finite=False).T
 
-def _inv_gram(Ljj):
-    "L_jj⁻ᵀL_jj⁻¹: (ℓ, S, S) blocks for a block-diagonal L_jj, else dense"
-    if isinstance(Ljj, UniformBlockDiagonal):
-        Li = np.linalg.inv(np.tril(Ljj.data))
-        return Li.transpose(0, 2, 1) @ Li
-    Li = sla.solve_triangular(Ljj, np.eye(Ljj.shape[0]), lower=True, check_finite=False)
-    return Li.T @ Li
+@njit(cache=True)
+def sym_from_upper(R):
+    "A new C-ordered symmetric matrix from the upper triangle of the square `R` (any memory order)"
+    n = R.shape[0]
+    out = np.empty((n, n))
+    for j in range(n):
+        for i in range(j + 1):
+            out[i, j] = R[i, j]
+            out[j, i] = R[i, j]
+    return out
+
+def _inv_gram(Ljj, Li=None):
+    "L_jj⁻ᵀL_jj⁻¹: (ℓ, S, S) blocks for a block-diagonal L_jj (`Li`: `_inv_blocks(Ljj)`), else dense"
+    if Li is not None: return Li.transpose(0, 2, 1) @ Li
+    R, info = dpotri(Ljj.T, lower=0)           # C-ordered L is LAPACK's upper factor U = Lᵀ: (UᵀU)⁻¹, upper triangle
+    if info: raise not_pd(info)
+    return sym_from_upper(R)
+
+def _lhat_from_A(m, i:int, Z00)->np.ndarray:
+    "L̂ᵢ₀ = Lᵢ₀L₀₀⁻¹ = Λᵢᵀ Aᵢ₀ blockdiag(λ₀ Z₀₀,c) from A by chapter 6's fused kernel, for a dense Lᵢ₀ (else None)"
+    A, L = m.A[block(i, 0)], m.L[block(i, 0)]
+    if not (isinstance(A, BlockedSparse) and isinstance(L, np.ndarray)): return None
+    nb, Si, Sj = A.data.shape
+    out, M = np.empty(L.shape), m.reterms[0].lambda_ @ Z00
+    T = np.empty((np.diff(A.colptr).max() * Si, Sj))
+    scale_div_sparse_dense(out, A.colptr, A.rowidx, A.data.reshape(nb * Si, Sj), m.reterms[i].lambda_, M, T)
+    return out
 
 def selected_inverse(m:LinearMixedModel, K:int, p:int=0)->dict:
     "Blocks Z_ij (i ≥ j) of Ã⁻¹ over the first K block rows (the X rows of the last if p > 0); Z₀₀ as its diagonal blocks"
@@ -504,9 +538,12 @@ def selected_inverse(m:LinearMixedModel, K:int, p:int=0)->dict:
     with _threads():
         for j in reversed(range(K)):
             Ljj = _diag_block(m, j, k, p)
-            for i in range(j + 1, K): Lh[i, j] = _rdiv_inv(_off_block(m, i, j, k, p), Ljj)
+            Li = _inv_blocks(Ljj)
+            base = _inv_gram(Ljj, Li)
+            for i in range(j + 1, K):
+                Lh[i, j] = (_lhat_from_A(m, i, base) if j == 0 and i < k else None)
+                if Lh[i, j] is None: Lh[i, j] = _rdiv_inv(_off_block(m, i, j, k, p), Ljj, Li)
             for i in range(j + 1, K): Z[i, j] = -sum(get(i, mm) @ Lh[mm, j] for mm in range(j + 1, K))
-            base = _inv_gram(Ljj)
             if j == 0 and isinstance(Ljj, UniformBlockDiagonal):          # the diagonal blocks only
                 l, S, _ = base.shape
                 for mm in range(1, K):
@@ -523,6 +560,7 @@ class _GradPlan:
     def __init__(self, m):
         k, p = len(m.reterms), m.feterm.rank
         offs = np.cumsum([0] + [r.nranef for r in m.reterms] + [p + 1])
+        import scipy.sparse as sp
         A = sp.bmat([[_csc_block(m.A, i, j) for j in range(k + 1)] for i in range(k + 1)], format="csc")
         self.Aq = A[:offs[k]].tocsr()                           # the Z rows: g = A_Z· [−Λû; −β̂; 1]
         self.blocks = []                                        # per term: {i: ("ubd", data) | ("dense", B) | ("sparse", …)}
@@ -531,7 +569,8 @@ class _GradPlan:
             for i in range(k + 1):
                 if i == t: d[i] = ("ubd", m.A[block(t, t)].data); continue
                 B = A[offs[i]:offs[i + 1], offs[t]:offs[t + 1]].tocsc()
-                if B.nnz > DENSE_FILL * B.shape[0] * B.shape[1]: d[i] = ("dense", B.toarray()); continue
+                if B.nnz > DENSE_FILL * B.shape[0] * B.shape[1]:       # C-ordered; block (t, i) itself if i < t
+                    d[i] = ("dense", np.ascontiguousarray(B.T.toarray() if i < t else B.toarray())); continue
                 j = np.repeat(np.arange(r.nranef), np.diff(B.indptr))
                 d[i] = ("sparse", B.indices, B.data, j // r.S, j % r.S)
             self.blocks.append(d)
@@ -540,7 +579,9 @@ def _csc_block(A:list, i:int, j:int):
     "Block (i, j) of the packed symmetric A as a scipy CSC matrix (the transpose of the stored (j, i) if i < j)"
     b = A[block(max(i, j), min(i, j))]
     if isinstance(b, BlockedSparse): s = b.tocsc()
-    else: s = sp.csc_matrix(b.todense() if isinstance(b, UniformBlockDiagonal) else np.asarray(b))
+    else:
+        import scipy.sparse as sp
+        s = sp.csc_matrix(b.todense() if isinstance(b, UniformBlockDiagonal) else np.asarray(b))
     return s if i >= j else s.T.tocsc()
 
 # %% ../nbs/07_lmm.ipynb #2ff1d6b3
@@ -550,18 +591,26 @@ def _lam_rows(Zit:np.ndarray, lam)->np.ndarray:
     S = lam.shape[0]
     return (lam @ Zit.reshape(-1, S, Zit.shape[1])).reshape(Zit.shape)
 
-def _trace_term(V, blk, S:int, rows:int)->np.ndarray:
-    "T[c, d] = Σ over levels l and rows ρ of V[ρ, (l,c)] A[ρ, (l,d)] for one block of A's columns of a term"
+def _lam_cols(Zti:np.ndarray, lam)->np.ndarray:
+    "Z (I ⊗ λ)ᵀ: block column i of ZΛ̃ᵀ, the transpose of `_lam_rows` of Zᵀ without transposing Z"
+    S = lam.shape[0]
+    return (Zti.reshape(-1, S) @ lam.T).reshape(Zti.shape)
+
+def _trace_term(V, blk, S:int, rows:int, vt:bool=False)->np.ndarray:
+    "T[c, d] = Σ over levels l and rows ρ of V[ρ, (l,c)] A[ρ, (l,d)] for one block of A's columns of a term (`vt`: V given transposed, and a dense A block too)"
     kind = blk[0]
     if kind == "ubd":                                         # V: the (ℓ, S, S) diagonal blocks (l, s, c)
         return V.reshape(-1, S).T @ blk[1].reshape(-1, S)
     if kind == "dense":
-        B = blk[1][:rows]
-        return V.reshape(-1, S).T @ np.ascontiguousarray(B).reshape(-1, S)     # Σ over (ρ, l): one small GEMM
+        if vt:                                                # Σ_l V_l B_lᵀ over the S-row slabs of level l
+            l = V.shape[0] // S
+            return (V.reshape(l, S, -1) @ blk[1].reshape(l, S, -1).transpose(0, 2, 1)).sum(0)
+        return V[:rows].reshape(-1, S).T @ blk[1][:rows].reshape(-1, S)     # Σ over (ρ, l): one small GEMM
     _, ridx, vals, lev, rc = blk
     keep = ridx < rows
     ridx, vals, lev, rc = ridx[keep], vals[keep], lev[keep], rc[keep]
-    Vc = V[ridx[:, None], lev[:, None] * S + np.arange(S)]
+    cols = lev[:, None] * S + np.arange(S)
+    Vc = V[cols, ridx[:, None]] if vt else V[ridx[:, None], cols]
     return np.array([np.bincount(rc, Vc[:, c] * vals, minlength=S) for c in range(S)])
 
 @patch
@@ -581,20 +630,21 @@ def gradient(self:LinearMixedModel)->np.ndarray:
     g = gp.Aq @ np.r_[-b, -beta, 1.0]                             # Zᵀ W (y − Xβ̂ − ZΛû), from A
     r2, nu = self.pwrss(), _dof_residual_denom(self)
     out, o = [], 0
-    for t, r in enumerate(self.reterms):
-        S, T = r.S, np.zeros((r.S, r.S))
-        for i in range(K):                                         # T[c, d] = Σ_l (Λ̃ Ã⁻¹ ⋅ A)[(l,c), (l,d)]
-            blk = gp.blocks[t][i]
-            if blk[0] == "ubd":
-                Zd = Z[t, t]
-                if Zd.ndim == 2: l = r.nlevels; Zd = Zd.reshape(l, S, l, S)[np.arange(l), :, np.arange(l), :]
-                V = lams[t] @ Zd                                   # λ Z_tt[l]: (ℓ, S, S)
-            else:
-                V = _lam_rows(Z[i, t] if i >= t else Z[t, i].T, lams[i])
-            T += _trace_term(V, blk, S, sizes[i])
-        ri, ci = r.inds // S, r.inds % S
-        dD = 2.0 * T[ci, ri]
-        dr2 = -2.0 * (g[o:o + r.nranef].reshape(-1, S).T @ us[t].reshape(-1, S))[ri, ci]
-        out.append(dD + (nu * dr2 / r2 if self.sigma_fixed is None else dr2 / self.sigma_fixed**2))
-        o += r.nranef
+    with _threads():                                               # the products below are BLAS calls: one thread (chapter 6)
+        for t, r in enumerate(self.reterms):
+            S, T = r.S, np.zeros((r.S, r.S))
+            for i in range(K):                                         # T[c, d] = Σ_l (Λ̃ Ã⁻¹ ⋅ A)[(l,c), (l,d)]
+                blk = gp.blocks[t][i]
+                if blk[0] == "ubd":
+                    Zd = Z[t, t]
+                    if Zd.ndim == 2: l = r.nlevels; Zd = Zd.reshape(l, S, l, S)[np.arange(l), :, np.arange(l), :]
+                    V = lams[t] @ Zd                                   # λ Z_tt[l]: (ℓ, S, S)
+                else:                                                  # below t: (I ⊗ λᵢ) Z_it; above: its transpose
+                    V = _lam_rows(Z[i, t], lams[i]) if i > t else _lam_cols(Z[t, i], lams[i])
+                T += _trace_term(V, blk, S, sizes[i], i < t)
+            ri, ci = r.inds // S, r.inds % S
+            dD = 2.0 * T[ci, ri]
+            dr2 = -2.0 * (g[o:o + r.nranef].reshape(-1, S).T @ us[t].reshape(-1, S))[ri, ci]
+            out.append(dD + (nu * dr2 / r2 if self.sigma_fixed is None else dr2 / self.sigma_fixed**2))
+            o += r.nranef
     return np.concatenate(out)
