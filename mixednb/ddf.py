@@ -19,7 +19,7 @@ from scipy.special import fdtrc, stdtr
 from fastcore.basics import patch
 
 from .formula import Term, FullDummyTerm, InteractionTerm
-from .lmm import MixedModel, LinearMixedModel, _dof_residual_denom, profiled_objective
+from .lmm import MixedModel, LinearMixedModel, _dof_residual_denom, _sum_log_weights, profiled_objective
 from .extractors import DDF_METHODS
 
 # %% ../nbs/15b_ddf.ipynb #19b19ee8
@@ -40,8 +40,7 @@ def varpar(m:LinearMixedModel)->np.ndarray:
 def deviance_at(m:LinearMixedModel, φ)->float:
     "d(θ, σ) = log|L_θ|² + ν log(2πσ²) + r²_θ/σ² − Σ log w at φ = (θ, σ); leaves θ set on m"
     m.set_theta(φ[:len(m.theta)]).update_L()
-    wt = 0.0 if m.weights is None else float(np.log(m.weights).sum())
-    return profiled_objective(m.logdet(), m.pwrss(), _dof_residual_denom(m), wt, _sigma_of(m, φ))
+    return profiled_objective(m.logdet(), m.pwrss(), _dof_residual_denom(m), _sum_log_weights(m), _sigma_of(m, φ))
 
 def vcov_at(m:LinearMixedModel, φ)->np.ndarray:
     "V_β(φ) = σ²(R_XᵀR_X)⁻¹ at φ = (θ, σ), kept columns in `fixef` order; leaves θ set on m"

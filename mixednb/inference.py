@@ -23,7 +23,7 @@ from numba import njit
 
 from .blocks import UniformBlockDiagonal
 from .remat import zmatrix
-from .lmm import MixedModel, LinearMixedModel, profiled_objective, _theta_slices, _csc_block, _dof_residual_denom
+from .lmm import MixedModel, LinearMixedModel, profiled_objective, _theta_slices, _csc_block, _dof_residual_denom, _sum_log_weights
 from .fitting import rectify, zero_snap, GRAD_THETA
 from .glmm import GeneralizedLinearMixedModel
 
@@ -371,7 +371,7 @@ class _BootPlan:
             o += r.nranef
         W = (np.zeros((S, S)), np.zeros((S, S)), np.zeros((mm, r1.nranef)), np.zeros((mm, mm)), np.zeros((mm, mm)), np.zeros((mm, S)))
         self.P = (r1.ntheta, r1.inds, np.ascontiguousarray(m.A[0].data), A21, A22, *(np.array(v, np.int64) for v in (gi, gj, gt)),
-                  self.qR, p, float(_dof_residual_denom(m)), 0.0 if m.weights is None else float(np.log(m.weights).sum()),
+                  self.qR, p, float(_dof_residual_denom(m)), _sum_log_weights(m),
                   -1.0 if m.sigma_fixed is None else float(m.sigma_fixed), bool(m.reml), W)
         ZX = sp.hstack([zmatrix(r) for r in m.reterms] + [sp.csr_matrix(m.feterm.fullrankx)])
         self.K, self.w = sp.csr_matrix(ZX.T.multiply(m._w)), m._w

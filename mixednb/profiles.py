@@ -17,7 +17,7 @@ import pandas as pd
 from scipy.special import ndtri
 from fastcore.basics import patch
 
-from .lmm import MixedModel, LinearMixedModel, profiled_objective
+from .lmm import MixedModel, LinearMixedModel, _sum_log_weights, profiled_objective
 from .glmm import GeneralizedLinearMixedModel
 from .fitting import OptSummary, minimize, _FAILED
 from .inference import param_rows, param_values, _check_level, _interval_frame
@@ -31,7 +31,7 @@ class _MLObjective:
             self.parts.append((r.lambda_.reshape(-1), r.inds, slice(o, o + r.ntheta))); o += r.ntheta
         m.update_L()                                            # makes the model's FactorPlan
         self.n, self.p = len(m.y), m.feterm.rank
-        self.wterm = 0.0 if m.weights is None else float(np.log(m.weights).sum())
+        self.wterm = _sum_log_weights(m)
 
     def __call__(self, theta, sigma:float=None, fix:tuple=None)->float:
         "−2ℓ at θ (and σ = `sigma` if given; β_j = b if `fix` = (j, b)), leaving L at θ"
