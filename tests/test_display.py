@@ -1,6 +1,6 @@
-"""The formatters of `mixednb.display` against every table printed in the spec.
+"""The formatters of `mixednb.display` against every table printed in MixedModels.jl's documentation.
 
-The spec's text lost its leading and repeated spaces, so lines are compared as token sequences;
+MixedModels.jl's documented text lost its leading and repeated spaces, so lines are compared as token sequences;
 the width of each coefficient table's rules (which did survive) checks the column layout.
 """
 import math, re, warnings
@@ -22,7 +22,7 @@ def _lines():
 
 
 def spec_coeftables():
-    "Every coefficient table of the spec: (line number, rule width, [(name, [4 cells])])"
+    "Every coefficient table of MixedModels.jl's documentation: (line number, rule width, [(name, [4 cells])])"
     ls, out, i = _lines(), [], 0
     while i < len(ls):
         if RULE.match(ls[i]) and ls[i + 1].startswith("Coef."):
@@ -35,7 +35,7 @@ def spec_coeftables():
 
 
 def spec_varcorrs():
-    "Every variance-components table of the spec: (line number, [token lists of its lines])"
+    "Every variance-components table of MixedModels.jl's documentation: (line number, [token lists of its lines])"
     ls, out = _lines(), []
     for i, l in enumerate(ls):
         if l == "Variance components:":
@@ -104,7 +104,7 @@ def test_coeftable_layout(i, width, rows):
 
 @pytest.mark.parametrize("i,width,rows", spec_coeftables(), ids=lambda v: str(v) if isinstance(v, int) else None)
 def test_coeftable_numbers(i, width, rows):
-    "Estimates and standard errors are their own compact form; z and p from them print as the spec prints them"
+    "Estimates and standard errors are their own compact form; z and p from them print as MixedModels.jl's documentation prints them"
     for name, (b, se, z, p) in rows:
         assert compact(float(b)) == b and compact(float(se)) == se
         assert fmt_z(float(z)) == z
@@ -127,7 +127,7 @@ def test_coeftable_from_estimates():
 
 @pytest.mark.parametrize("i,lines", spec_varcorrs(), ids=lambda v: str(v) if isinstance(v, int) else None)
 def test_varcorr(i, lines):
-    "Every VarCorr of the spec, digits rule included, from its σ's and correlations"
+    "Every VarCorr of MixedModels.jl's documentation, digits rule included, from its σ's and correlations"
     groups, residual = parse_varcorr(lines)
     out = varcorr_lines(groups, residual)
     assert [l.split() for l in out] == [l.split() for l in lines]
@@ -166,10 +166,10 @@ def test_compact_sweep():
 
 
 # ---------------------------------------------------------------------------------------------
-# Whole summaries of fitted models against the spec's printouts
+# Whole summaries of fitted models against MixedModels.jl's documented printouts
 
 def spec_summaries():
-    "Printed LMM summaries of the spec, in order: lists of non-blank lines"
+    "Printed LMM summaries of MixedModels.jl's documentation, in order: lists of non-blank lines"
     ls, out, i = _lines(), [], 0
     while i < len(ls):
         if ls[i].startswith("Linear mixed model fit by"):
@@ -207,8 +207,8 @@ def _pastes_sample():
     return df
 
 
-# (index among the spec's LMM summaries, formula, data, options, relative tolerance on numbers)
-# The tolerance absorbs the flat optima: our θ̂ and the spec's agree in objective to ~1e-9, in θ to ~1e-4.
+# (index among MixedModels.jl's documented LMM summaries, formula, data, options, relative tolerance on numbers)
+# The tolerance absorbs the flat optima: our θ̂ and MixedModels.jl's documented one agree in objective to ~1e-9, in θ to ~1e-4.
 # z statistics (two decimals) may differ by one unit in the last place.
 CASES = [
     (0, "yield ~ 1 + (1|batch)", "dyestuff", {}, 1e-6),
@@ -254,7 +254,7 @@ def test_summary_insteval():
 
 
 def test_summary_fm1_exact():
-    "print(fm1) is the spec's summary token for token, every number included"
+    "print(fm1) is MixedModels.jl's documented summary token for token, every number included"
     import mixednb
     assert_tokens(str(mixednb.fit("yield ~ 1 + (1|batch)", "dyestuff")), spec_summaries()[0], 0.0)
 

@@ -1,5 +1,5 @@
-"""Extractors of `mixednb.extractors` against the spec's figures (seed_expectations.json) and against
-their definitions. The spec's θ̂ and ours agree in objective to ~1e-9 but, on flat optima, in θ only to
+"""Extractors of `mixednb.extractors` against MixedModels.jl's documented figures (seed_expectations.json) and against
+their definitions. MixedModels.jl's documented θ̂ and ours agree in objective to ~1e-9 but, on flat optima, in θ only to
 ~1e-4: figures that depend on θ̂ are compared to 1e-4 relative, those that depend only on the objective
 to 1e-8."""
 import json, math
@@ -25,7 +25,7 @@ def _pastes_sample():
 
 _FITS = {}
 def model(id):
-    "The spec's fit `id`, fitted once per session"
+    "MixedModels.jl's documented fit `id`, fitted once per session"
     if id not in _FITS:
         e = EXP[id]
         data = _pastes_sample() if id == "fm4b_pastes" else e["dataset"]
@@ -201,7 +201,7 @@ def test_accessors_and_names():
 @needs_ref
 @pytest.mark.parametrize("id", ["fm1", "dyestuff2_ml", "fm2", "fm3_penicillin", "fm4r_penicillin"])
 def test_leverage_sum(id):
-    "The engine's leverage, summed as the spec does (effective degrees of freedom, between p and p + q)"
+    "The engine's leverage, summed as MixedModels.jl's documentation does (effective degrees of freedom, between p and p + q)"
     m, e = model(id), EXP[id]
     h = m.leverage().sum()
     assert math.isclose(h, e["leverage_sum"], rel_tol=1e-6 if id == "fm1" else 1e-4), (h, e["leverage_sum"])

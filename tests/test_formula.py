@@ -1,4 +1,4 @@
-"""Formula grammar: the spec's rewriting rules one by one, printing, the round-trip property, and errors."""
+"""Formula grammar: MixedModels.jl's documented rewriting rules one by one, printing, the round-trip property, and errors."""
 from functools import reduce
 
 import pytest
@@ -16,7 +16,7 @@ ab, ac, bc, abc = (InteractionTerm(t) for t in [(a, b), (a, c), (b, c), (a, b, c
 def fixed(s): return P(s).fixed
 
 
-# ---- the spec's rules, one at a time ----
+# ---- MixedModels.jl's documented rules, one at a time ----
 def test_associative_plus():
     assert P("y ~ (a + b) + c") == P("y ~ a + (b + c)") == P("y ~ a + b + c")
     assert fixed("y ~ a + (b + c)") == (a, b, c)
@@ -35,7 +35,7 @@ def test_distributive():
 
 def test_star_expansion_recursive():
     assert fixed("y ~ a * b") == (a, b, ab)
-    assert fixed("y ~ a * b * c") == (a, b, c, ab, ac, bc, abc)       # the spec's a+b+c+a&b+a&c+b&c+a&b&c
+    assert fixed("y ~ a * b * c") == (a, b, c, ab, ac, bc, abc)       # MixedModels.jl's documented a+b+c+a&b+a&c+b&c+a&b&c
     assert str(P("y ~ 1 + a * b * c")) == "y ~ 1 + a + b + c + a & b + a & c + b & c + a & b & c"
     assert fixed("y ~ (a + b) * c") == (a, b, c, ac, bc)
 
@@ -247,7 +247,7 @@ def test_roundtrip_full_form(f):
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(formulas())
 def test_roundtrip_printed_form(f):
-    "Parsing str(f) gives f back; the spec's printed form hides fulldummy (two terms may then print alike), so only without it"
+    "Parsing str(f) gives f back; MixedModels.jl's documented printed form hides fulldummy (two terms may then print alike), so only without it"
     assume(not has_fulldummy(f))
     assert P(str(f)) == f
 

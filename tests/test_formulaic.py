@@ -35,14 +35,14 @@ CASES = [
      {"np.abs(days - 5)": "abs(days - 5)", "np.exp(days / 10)": "exp(days / 10)"}),
     ("sleepstudy", "log(reaction) ~ 1 + days", None, "np.log(reaction) ~ 1 + days", {}),
     ("sleepstudy", "1000 / reaction ~ 1 + days", None, "I(1000 / reaction) ~ 1 + days", {}),
-    # insteval: the spec's fm5 and other factor crossings
+    # insteval: MixedModels.jl's documented fm5 and other factor crossings
     ("insteval", "y ~ 1 + service * dept + (1|s) + (1|d)", None, "y ~ 1 + service * dept", {}),
     ("insteval", "y ~ 1 + studage + lectage + service", None, "y ~ 1 + studage + lectage + service", {}),
     ("insteval", "y ~ 1 + studage * lectage", None, "y ~ 1 + studage * lectage", {}),
     ("insteval", "y ~ 0 + dept + service", None, "y ~ 0 + dept + service", {}),
     ("insteval", "y ~ 1 + dept", {"dept": HelmertCoding()}, "y ~ 1 + C(dept, contr.helmert)", {}),
     ("insteval", "y ~ 1 + studage", {"studage": EffectsCoding(base="8")}, "y ~ 1 + C(studage, contr.sum)", {}),
-    # verbagg, contra: the spec's GLMMs (binary responses compared as X only)
+    # verbagg, contra: MixedModels.jl's documented GLMMs (binary responses compared as X only)
     ("verbagg", "r2 ~ 1 + anger + gender + btype + situ + mode + (1|subj) + (1|item)", None,
      "1 + anger + gender + btype + situ + mode", {}),
     ("verbagg", "r2 ~ 1 + anger * gender + btype * situ", None, "1 + anger * gender + btype * situ", {}),

@@ -1,4 +1,4 @@
-"GLMM acceptance tests: the spec's gm1/contra fits, lme4's GLMM references, dense yardsticks, bad input"
+"GLMM acceptance tests: MixedModels.jl's documented gm1/contra fits, lme4's GLMM references, dense yardsticks, bad input"
 import json, math, warnings
 from pathlib import Path
 
@@ -35,7 +35,7 @@ def gm1():
 def test_gm1_deviance(gm1):
     ref = _seed("gm1_verbagg")
     assert abs(gm1.deviance() - ref["deviance"]) <= 1e-6 * ref["deviance"]
-    assert gm1.deviance() <= ref["deviance"] * (1 + 1e-10)       # the spec's optimum or a lower one
+    assert gm1.deviance() <= ref["deviance"] * (1 + 1e-10)       # MixedModels.jl's documented optimum or a lower one
     assert abs(gm1.loglikelihood() - ref["loglik"]) <= 1e-6 * abs(ref["loglik"])
     for k in ("aic", "aicc", "bic"):
         assert round(getattr(gm1, k)(), 3) == pytest.approx(ref[k], abs=2e-3)
@@ -43,8 +43,8 @@ def test_gm1_deviance(gm1):
 
 
 def test_gm1_estimates(gm1):
-    """θ and SEs within 1e-4 relative of the spec; β within 1% of a standard error.
-    The spec's optimiser stops ~1.2e-5 deviance units above the optimum on a flat ridge (intercept against
+    """θ and SEs within 1e-4 relative of MixedModels.jl's documentation; β within 1% of a standard error.
+    MixedModels.jl's documented optimiser stops ~1.2e-5 deviance units above the optimum on a flat ridge (intercept against
     the uncentred `anger`), so its intercept is 1% (0.004 SE) away from the optimum: see chapter 12."""
     ref = _seed("gm1_verbagg")
     se = np.array(ref["stderror"])

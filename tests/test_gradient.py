@@ -1,5 +1,5 @@
 """The gradient of the profiled objective (chapter 7) and the quasi-Newton fit that uses it (chapter 8), on every
-Gaussian reference model: seed_expectations.json (the spec's fits) and lme4_fits.json."""
+Gaussian reference model: seed_expectations.json (MixedModels.jl's documented fits) and lme4_fits.json."""
 import re
 import warnings
 from functools import lru_cache

@@ -1,7 +1,7 @@
-"""The LMM engine against the spec's printed fits (seed_expectations.json) and against dense linear algebra.
+"""The LMM engine against MixedModels.jl's documented printed fits (seed_expectations.json) and against dense linear algebra.
 
 Objectives must match to 1e-6 relative (the days-as-factor fits with tens of θ: the printed value or lower).
-Other figures are compared at the precision the spec prints them, loosened to 1e-4 relative for quantities that
+Other figures are compared at the precision MixedModels.jl's documentation prints them, loosened to 1e-4 relative for quantities that
 move with θ̂ on a flat optimum (variance components, leverage sums): two optimisers stopping at different points
 of a flat ridge agree on the objective to 1e-8 but on θ̂ only to ~1e-5.
 """
@@ -37,7 +37,7 @@ def seed_model(fid):
 
 
 def varcomps(m):
-    "{'gname cname': variance} plus 'Residual', as the spec prints them"
+    "{'gname cname': variance} plus 'Residual', as MixedModels.jl's documentation prints them"
     s2, out = m.varest(), {}
     for r in m.reterms:
         v = s2 * np.sum(r.lambda_**2, axis=1)
@@ -69,7 +69,7 @@ def test_seed_objective(fid):
 @pytest.mark.parametrize("fid", [f["id"] for f in LMMS])
 def test_seed_estimates(fid):
     f, m = next(f for f in LMMS if f["id"] == fid), seed_model(fid)
-    if not reaches(fid): pytest.skip("a lower optimum than the spec's: estimates differ by design")
+    if not reaches(fid): pytest.skip("a lower optimum than MixedModels.jl's documented one: estimates differ by design")
     if "beta" in f: close(m.coef, f["beta"], rtol=2e-5, atol=1e-6)
     if "fulldummy" in fid:   # 11 columns for a 10-dimensional span: θ̂, σ̂ lie on a flat ridge; only β̂ is determined
         return
@@ -294,7 +294,7 @@ def test_insteval_blocks():
 def test_dyestuff_closed_form(reml):
     """Balanced one-way layout: the ML and REML estimates have closed forms (ANOVA).
 
-    The spec prints the batch variance as 1388.3334 (ML) and 1764.0517 (REML); the exact optima are
+    MixedModels.jl's documentation prints the batch variance as 1388.3334 (ML) and 1764.0517 (REML); the exact optima are
     1388.3333… and 1764.0500…: the last printed digits carry the optimiser's stopping error, at the
     level where the objective is flat to rounding. The fit must land on the exact optimum to 1e-6.
     """

@@ -1,4 +1,4 @@
-"""model_frame: the contract with the LMM/GLMM engines, the spec's names, missing values and bad input."""
+"""model_frame: the contract with the LMM/GLMM engines, MixedModels.jl's documented names, missing values and bad input."""
 import json
 from pathlib import Path
 
