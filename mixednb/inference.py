@@ -16,7 +16,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.feather as feather
-import scipy.sparse as sp
 from scipy.special import chdtrc, ndtri
 from fastcore.basics import patch
 from numba import njit
@@ -373,6 +372,7 @@ class _BootPlan:
         self.P = (r1.ntheta, r1.inds, np.ascontiguousarray(m.A[0].data), A21, A22, *(np.array(v, np.int64) for v in (gi, gj, gt)),
                   self.qR, p, float(_dof_residual_denom(m)), _sum_log_weights(m),
                   -1.0 if m.sigma_fixed is None else float(m.sigma_fixed), bool(m.reml), W)
+        import scipy.sparse as sp             # here, not at import: only a bootstrap needs it (start-up, chapter 13)
         ZX = sp.hstack([zmatrix(r) for r in m.reterms] + [sp.csr_matrix(m.feterm.fullrankx)])
         self.K, self.w = sp.csr_matrix(ZX.T.multiply(m._w)), m._w
     def rows(self, Y)->tuple:
