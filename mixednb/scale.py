@@ -182,6 +182,7 @@ class SourceSchema:
     def group_codes(self, names:tuple, df:pd.DataFrame)->np.ndarray:
         "Global int32 level codes of grouping factor `names` (a & b & …) on a chunk"
         key = self.codes(names[0], df[names[0]])
+        if len(names) == 1: return key.astype(np.int32)   # every value of one column is a level: its code is its key
         for nm in names[1:]: key = key * len(self.raw[nm]) + self.codes(nm, df[nm])
         keys = self.groups[names][0]
         return np.searchsorted(keys, key).astype(np.int32)
@@ -753,6 +754,14 @@ def _saturated(self:OutOfCoreGLMM)->float: "Σ log p(yₒ|yₒ), summed in the f
 def set_theta(self:OutOfCoreGLMM, theta):
     "Install θ in the working LMM's λs (the chunks form ZΛ from them); returns self"
     self.LMM.set_theta(theta); return self
+
+def _not_streamed(self, *args, **kwargs):
+    raise NotImplementedError("row-wise results of an out-of-core GLMM are not streamed yet (an LMM's are): η = Xβ̂ + Zb̂ "
+                              "for any rows follows from m.fixef and m.ranef(), chunk by chunk")
+@patch
+def fitted(self:OutOfCoreGLMM, *args, **kwargs): "Not streamed yet: a clear error"; _not_streamed(self)
+@patch
+def residuals(self:OutOfCoreGLMM, *args, **kwargs): "Not streamed yet: a clear error"; _not_streamed(self)
 
 # %% ../nbs/18_scale.ipynb #f4b76518
 def build_glmm(sch:SourceSchema, P:PartialA, family, src, max_memory=None, progress:bool=False)->OutOfCoreGLMM:
