@@ -4,6 +4,7 @@
     python benchmarks/scale.py fit /tmp/scale10m --mode parquet      # or: --mode memory, dask, cluster
     python benchmarks/scale.py write /tmp/pois10m --rows 10_000_000 --counts   # adds a Poisson count column k
     python benchmarks/scale.py fit /tmp/pois10m --family poisson                # k ~ 1 + x + (1 | user) + (1 | item), Laplace
+    python benchmarks/scale.py fit /tmp/pois10m --family poisson --fast         # θ only, β by PIRLS (nAGQ = 0)
 Each `fit` runs in its own process and prints one JSON line: wall time per phase, peak RSS, θ, β, objective.
 """
 import argparse, json, os, resource, sys, time
@@ -35,9 +36,9 @@ def write(out, rows, users, items, files, seed=20261129, counts=False):
 
 def peak_rss_mb(): return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
-def fit(path, mode, chunk_rows, family=None):
+def fit(path, mode, chunk_rows, family=None, fast=False):
     import mixednb
-    form, kw = (FORMULA, {}) if family is None else (FORMULA_POISSON, dict(family=family))
+    form, kw = (FORMULA, {}) if family is None else (FORMULA_POISSON, dict(family=family, fast=fast))
     t0 = time.perf_counter(); rss0 = peak_rss_mb()
     if mode == "memory":
         import pandas as pd
@@ -72,6 +73,7 @@ if __name__ == "__main__":
     ap.add_argument("--mode", default="parquet", choices=["parquet", "memory", "dask", "cluster"])
     ap.add_argument("--chunk-rows", type=int, default=1 << 20)
     ap.add_argument("--counts", action="store_true"); ap.add_argument("--family", default=None)
+    ap.add_argument("--fast", action="store_true", help="GLMM: θ only, β by PIRLS (lme4's nAGQ = 0)")
     a = ap.parse_args()
     if a.cmd == "write": write(a.path, a.rows, a.users, a.items, a.files, counts=a.counts)
-    else: fit(a.path, a.mode, a.chunk_rows, a.family)
+    else: fit(a.path, a.mode, a.chunk_rows, a.family, a.fast)
