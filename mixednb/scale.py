@@ -6,9 +6,10 @@ Docs: https://mixednb.github.io/mixednb/scale.html.md"""
 
 # %% auto #0
 __all__ = ['is_dask', 'is_source', 'as_dataset', 'ArrowSource', 'DaskSource', 'LevelCounts', 'level_counts', 'merge_counts',
-           'SourceSchema', 'source_schema', 'chunk_schema', 'chunk_frame', 'CooBlock', 'PartialA', 'partial_A',
-           'merge_partials', 'memory_table', 'available_memory', 'check_memory', 'RowsOnDisk', 'OutOfCoreLMM',
-           'build_model', 'as_source', 'fit_source', 'rowwise_values']
+           'SourceSchema', 'source_schema', 'chunk_schema', 'chunk_frame', 'merge_sorted', 'CooBlock', 'PartialA',
+           'partial_A', 'merge_partials', 'memory_table', 'available_memory', 'check_memory', 'RowsOnDisk',
+           'OutOfCoreLMM', 'build_model', 'install_A', 'as_source', 'fit_source', 'PirlsStep', 'OutOfCoreGLMM',
+           'build_glmm', 'glm_start', 'rowwise_values']
 
 # %% ../nbs/18_scale.ipynb #1f748c2d
 import glob, logging, math, os, time
@@ -22,14 +23,17 @@ import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 import scipy.linalg as sla
 from fastcore.basics import patch
+from numba import njit
 
 from .formula import parse_formula
 from .schema import is_categorical, levels_codes, VarSchema
 from .modelframe import (ReTermSpec, used_variables, complete_rows, fixed_columns, re_columns, response,
                                 _check_columns, _check_contrasts, _factor_names)
 from .remat import reterms
-from .blocks import UniformBlockDiagonal, BlockedSparse, block, create_AL, filled_in
-from .lmm import LinearMixedModel, FeTerm, _check_levels
+from .blocks import UniformBlockDiagonal, BlockedSparse, block, create_AL, filled_in, dense_by_fill
+from .lmm import LinearMixedModel, FeTerm, _check_levels, pls_solve
+from .families import check_response, glm_update, GLMFit
+from .glmm import GeneralizedLinearMixedModel, linpred, zl_layout, fill_zl, check_varies
 from . import api
 
 # %% ../nbs/18_scale.ipynb #35480cdc
@@ -167,6 +171,7 @@ class SourceSchema:
     nmissing: int
     weights: str = None           # weights column
     meta: pd.DataFrame = None     # the source's columns, no rows
+    offset: str = None            # a GLMM's offset column
     def codes(self, name:str, col:pd.Series)->np.ndarray:
         "Global int64 codes of a chunk's column"
         if isinstance(col.dtype, pd.CategoricalDtype):
@@ -177,6 +182,7 @@ class SourceSchema:
     def group_codes(self, names:tuple, df:pd.DataFrame)->np.ndarray:
         "Global int32 level codes of grouping factor `names` (a & b & …) on a chunk"
         key = self.codes(names[0], df[names[0]])
+        if len(names) == 1: return key.astype(np.int32)   # every value of one column is a level: its code is its key
         for nm in names[1:]: key = key * len(self.raw[nm]) + self.codes(nm, df[nm])
         keys = self.groups[names][0]
         return np.searchsorted(keys, key).astype(np.int32)
@@ -254,6 +260,36 @@ def _compact(keys, data)->tuple:
     first = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
     return k[first], (np.add.reduceat(data[o], first, axis=0) if data is not None else None)
 
+@njit(cache=True)
+def merge_sorted(k1, d1, k2, d2):
+    "Merge two sorted arrays of distinct keys, summing the rows of d (n × m) where the keys are equal: (keys, data)"
+    n1, n2 = len(k1), len(k2)
+    i = j = c = 0
+    while i < n1 and j < n2:                   # count the merged keys first: the output is allocated once
+        if k1[i] <= k2[j]:
+            if k1[i] == k2[j]: j += 1
+            i += 1
+        else: j += 1
+        c += 1
+    c += n1 - i + n2 - j
+    keys, data = np.empty(c, k1.dtype), np.empty((c, d1.shape[1]))
+    i = j = c = 0
+    while i < n1 or j < n2:
+        if j == n2 or (i < n1 and k1[i] < k2[j]):
+            keys[c] = k1[i]; data[c] = d1[i]; i += 1
+        elif i == n1 or k2[j] < k1[i]:
+            keys[c] = k2[j]; data[c] = d2[j]; j += 1
+        else:
+            keys[c] = k1[i]; data[c] = d1[i] + d2[j]; i += 1; j += 1
+        c += 1
+    return keys, data
+
+def _merge(k1, d1, k2, d2)->tuple:
+    "`merge_sorted` for data of any trailing shape, or None (keys only)"
+    flat = lambda d, n: np.zeros((n, 0)) if d is None else d.reshape(n, -1)
+    keys, data = merge_sorted(k1, flat(d1, len(k1)), k2, flat(d2, len(k2)))
+    return keys, (None if d1 is None else data.reshape((len(keys),) + d1.shape[1:]))
+
 @dataclass(eq=False)
 class CooBlock:
     "A sparse block being summed: compacted (keys, values) plus pieces not yet merged"
@@ -261,21 +297,23 @@ class CooBlock:
     data: np.ndarray
     pending: list = field(default_factory=list)
     def add(self, other:"CooBlock"):
-        "Add another partial block (merge when the pieces outgrow the compacted part); returns self"
+        "Add another partial block (merge when the pieces reach a quarter of the compacted part); returns self"
         self.pending += [(other.keys, other.data)] + other.pending
-        if sum(len(k) for k, _ in self.pending) > max(len(self.keys), 1 << 20): self.compact()
+        if sum(len(k) for k, _ in self.pending) > max(len(self.keys) // 4, 1 << 22): self.compact()
         return self
     def compact(self):
+        "Merge the pending pieces among themselves (sorting), then into the compacted part (a linear merge)"
         if self.pending:
-            ks = [self.keys] + [k for k, _ in self.pending]
-            ds = None if self.data is None else [self.data] + [d for _, d in self.pending]
-            self.keys, self.data = _compact(np.concatenate(ks), None if ds is None else np.concatenate(ds))
+            ks = [k for k, _ in self.pending]
+            ds = None if self.data is None else [d for _, d in self.pending]
+            k, d = _compact(np.concatenate(ks), None if ds is None else np.concatenate(ds))
             self.pending = []
+            self.keys, self.data = _merge(self.keys, self.data, k, d)
         return self
     @property
     def nnz(self): return len(self.compact().keys)
 
-# %% ../nbs/18_scale.ipynb #f60bd26f
+# %% ../nbs/18_scale.ipynb #f3723ac0
 def _part(b):
     "A chunk's block as a summable partial: `CooBlock` for a sparse block, its array for a block-diagonal or dense one"
     if isinstance(b, BlockedSparse): return CooBlock(*_coo(b))
@@ -293,13 +331,14 @@ class PartialA:
     "Sums over a set of rows: the blocks of A (X in full), the R of X, tuple keys of the levels, moments of y and w"
     blocks: list                  # per block of A, packed as chapter 5: CooBlock or array
     R: np.ndarray                 # p × p (or fewer rows): an R factor of these rows' X
-    tuples: CooBlock              # keys of the level combinations that occur (k ≥ 2 terms), values None
+    tuples: CooBlock              # keys of the level combinations that occur (k ≥ 3 terms; for 2, A's block (1, 0) has them), values None
     terms: list                   # (gname, cnames, inds, nlevels) per amalgamated term, in model order
     spec_cnames: list             # column names of each random-effects term of the formula, in formula order
     coefnames: list
     ymom: tuple                   # (n, mean, M2, min, max) of y
     logw: float                   # Σ log w
     wmom: tuple                   # (min, max) of w
+    glm: tuple = None             # a GLMM's PIRLS pass: (Σ deviance residuals, min μ, max μ, Σ log p(yᵢ|yᵢ))
 
 def _radix_keys(rts)->np.ndarray:
     "Mixed-radix key of each row's level combination over the terms"
@@ -310,20 +349,30 @@ def _radix_keys(rts)->np.ndarray:
     for r in rts: key = key * r.nlevels + r.refs
     return key
 
-# %% ../nbs/18_scale.ipynb #f3723ac0
-def partial_A(sch:SourceSchema, df:pd.DataFrame)->PartialA:
+# %% ../nbs/18_scale.ipynb #7e26405a
+def partial_A(sch:SourceSchema, df:pd.DataFrame,
+              step=None,           # a GLMM's `PirlsStep`: A of the working response and weights instead of y and w
+             )->PartialA:
     "Pass 2 on one chunk: its model frame in global codes, its blocks of A by `create_AL`, and their summaries"
     y, X, names, specs, w = chunk_frame(sch, df)
     if len(y) == 0: return None
     rts = reterms(specs)
+    d, wv = y - y.mean(), np.ones(1) if w is None else w
+    ymom = (len(y), float(y.mean()), float(d @ d), float(y.min()), float(y.max()))
+    wst = (0.0 if w is None else float(np.log(w).sum()), (float(wv.min()), float(wv.max())))
+    shape = step is None or step.start                  # the pattern, X's R and the level pairs: once per fit
+    glm = None
+    if step is not None: y, w, glm = step(y, X, rts, w, _kept_column(sch, df, step.offset))
     A, _ = create_AL(rts, np.column_stack([X, y]), w)
-    R = sla.qr(X, mode="r")[0][:X.shape[1]] if X.shape[1] else np.zeros((0, 0))
-    tup = CooBlock(*_compact(_radix_keys(rts), None)) if len(rts) > 1 else None
-    d = y - y.mean()
-    wv = np.ones(1) if w is None else w
+    R = (sla.qr(X, mode="r")[0][:X.shape[1]] if X.shape[1] else np.zeros((0, 0))) if shape else None
+    tup = CooBlock(*_compact(_radix_keys(rts), None)) if len(rts) > 2 and shape else None   # 2 terms: A's block (1, 0) has them
     return PartialA([_part(b) for b in A], R, tup, [(r.gname, list(r.cnames), r.inds, r.nlevels) for r in rts], [s.cnames for s in specs], names,
-                    (len(y), float(y.mean()), float(d @ d), float(y.min()), float(y.max())),
-                    0.0 if w is None else float(np.log(w).sum()), (float(wv.min()), float(wv.max())))
+                    ymom, *wst, glm)
+
+def _kept_column(sch:SourceSchema, df:pd.DataFrame, name:str)->np.ndarray:
+    "Column `name` of a chunk's complete rows as floats (zeros if `name` is None)"
+    if name is None: return np.zeros(len(complete_rows(df, sch.used)))
+    return df[name].to_numpy(dtype=float, na_value=np.nan)[complete_rows(df, sch.used)]
 
 def merge_partials(a:PartialA, b:PartialA)->PartialA:
     "a + b: the sums over the union of their rows (a is updated)"
@@ -331,7 +380,8 @@ def merge_partials(a:PartialA, b:PartialA)->PartialA:
     if a.coefnames != b.coefnames or [t[0] for t in a.terms] != [t[0] for t in b.terms]:
         raise ValueError("two chunks gave different model columns: the source's column types differ between files")
     a.blocks = [_add(x, z) for x, z in zip(a.blocks, b.blocks)]
-    a.R = sla.qr(np.vstack([a.R, b.R]), mode="r")[0][:a.R.shape[1]] if a.R.size else a.R
+    if a.R is not None and a.R.size: a.R = sla.qr(np.vstack([a.R, b.R]), mode="r")[0][:a.R.shape[1]]
+    if a.glm is not None: a.glm = (a.glm[0] + b.glm[0], min(a.glm[1], b.glm[1]), max(a.glm[2], b.glm[2]), a.glm[3] + b.glm[3])
     if a.tuples is not None: a.tuples.add(b.tuples)
     (na, ma, Ma, lo, hi), (nb, mb, Mb, lo2, hi2) = a.ymom, b.ymom
     n = na + nb; dm = mb - ma
@@ -454,9 +504,14 @@ class OutOfCoreLMM(LinearMixedModel):
     (seconds per phase), `npasses`. Row-wise results (`fitted`, `residuals`, `predict`) stream over a source."""
 
 def _skeleton(P:PartialA, n_terms:int)->list:
-    "Per term, level codes of one row per level combination that occurs"
+    "Per term, level codes of the skeleton's rows: every level combination that occurs, or for two terms one row per level of each"
     nl = [t[3] for t in P.terms]
     if n_terms == 1: return [np.arange(nl[0], dtype=np.int32)]
+    if n_terms == 2:                             # the pairs are the keys of A's block (1, 0), installed whole later
+        key = P.blocks[block(1, 0)].compact().keys
+        c0 = key // nl[1]
+        rows = np.union1d(np.flatnonzero(np.r_[True, c0[1:] != c0[:-1]]), np.unique(key % nl[1], return_index=True)[1])
+        return [c0[rows].astype(np.int32), (key[rows] % nl[1]).astype(np.int32)]
     key, refs = P.tuples.compact().keys, []
     for l in reversed(nl): refs.append((key % l).astype(np.int32)); key = key // l
     P.tuples = None                              # the keys are spent: free them before the skeleton is built
@@ -464,6 +519,7 @@ def _skeleton(P:PartialA, n_terms:int)->list:
 
 def _set_block(dst, src):
     "Overwrite a block of the skeleton's A with the summed partial"
+    if src is dst: return                        # installed whole (`_install_pairs`)
     if isinstance(dst, UniformBlockDiagonal): dst.data[:] = src
     elif isinstance(dst, BlockedSparse):
         keys, vals = _coo(dst)
@@ -510,7 +566,8 @@ def build_model(sch:SourceSchema, P:PartialA, reml=False, sigma=None, max_memory
     for s in specs: _check_levels(s, n, True)
     rts = reterms(specs)
     nnz = {(i, j): b.nnz for i in range(k) for j in range(i) if isinstance(b := P.blocks[block(i, j)], CooBlock)}
-    table = memory_table([(r.gname, r.nlevels, r.S) for r in rts], p, nnz, filled_in(rts))
+    fill = [False, nnz[(1, 0)] != rts[0].nlevels] if k == 2 else filled_in(rts)   # 2 terms: nested iff one pair per level
+    table = memory_table([(r.gname, r.nlevels, r.S) for r in rts], p, nnz, fill)
     check_memory(table, max_memory)
     m = OutOfCoreLMM.from_parts(np.zeros(len(refs[0])), np.zeros((len(refs[0]), 0)), specs, [], None, reml, sigma, f,
                                 "" if f.lhs is None else str(f.lhs), residual=False)   # Z only: X would cost p values per pair
@@ -521,13 +578,30 @@ def build_model(sch:SourceSchema, P:PartialA, reml=False, sigma=None, max_memory
     for j in range(k + 1): m.A[block(k, j)], m.L[block(k, j)] = At[block(k, j)], Lt[block(k, j)]   # the [X y] row, one row's worth
     m.source_schema, m.memory = sch, table
     m.schema = chunk_schema(sch, sch.meta)              # the coding chapter 16 applies to new data (no rows)
-    sel = np.r_[m.feterm.piv[:rank], p]
+    if k == 2: _install_pairs(m, P, fill[1])
+    install_A(m, P)
+    _rows_on_disk(m, P, n)
+    return m
+
+def _install_pairs(m:LinearMixedModel, P:PartialA, dense22:bool):
+    "Two terms: A's block of pairs made from the summed keys and values (no copy), L's blocks (1, 0) and (1, 1) typed as `create_AL` would"
+    C, (r0, r1) = P.blocks[block(1, 0)].compact(), m.reterms
+    B = BlockedSparse(np.searchsorted(C.keys // r1.nlevels, np.arange(r0.nlevels + 1)).astype(np.int64),
+                      (C.keys % r1.nlevels).astype(np.int32), C.data, r1.nlevels)
+    C.keys = None                                       # spent: 8 bytes per pair
+    m.A[block(1, 0)] = P.blocks[block(1, 0)] = B
+    m.L[block(1, 0)] = np.zeros((r1.nranef, r0.nranef)) if dense_by_fill(B) else B.copy()
+    m.L[block(1, 1)] = np.zeros((r1.nranef, r1.nranef)) if dense22 else m.A[block(1, 1)].copy()
+
+def install_A(m:LinearMixedModel, P:PartialA):
+    "Overwrite m's A with the summed partial: every block of Z, then the rows of X's full-rank columns and y"
+    k, rank = len(m.reterms), m.feterm.rank
+    sel = np.r_[m.feterm.piv[:rank], len(P.coefnames)]
     for i in range(k):
         for j in range(i + 1): _set_block(m.A[block(i, j)], P.blocks[block(i, j)])
         m.A[block(k, i)][:] = P.blocks[block(k, i)][sel]
     m.A[block(k, k)][:] = P.blocks[block(k, k)][np.ix_(sel, sel)]
-    _rows_on_disk(m, P, n)
-    return m
+    m._gplan = None                                     # the gradient's copy of A is stale (as chapter 7's update_A)
 
 # %% ../nbs/18_scale.ipynb #e8e96191
 _log = logging.getLogger("mixednb.scale")
@@ -544,14 +618,20 @@ def _phase(timings, name, t0):
     return time.perf_counter()
 
 # %% ../nbs/18_scale.ipynb #6df4adec
-def _check_lmm_options(family, link, offset, nagq, fast, weights):
-    if api.as_family(family, link) is not None:
-        raise NotImplementedError("out-of-core and Dask fits are implemented for linear mixed models only; for a GLMM, "
-                                  "read a sample that fits in memory into a DataFrame and call fit(formula, df, family=…)")
-    if offset is not None: raise ValueError("an offset is not supported for a linear mixed model (no family)")
-    if nagq != 1 or fast: raise ValueError("`nagq` and `fast` apply to generalized models: give a `family`")
-    if weights is not None and not isinstance(weights, str):
-        raise TypeError("out of core, `weights` must name a column of the source (an array would have to hold every row)")
+def _check_options(dist, reml, sigma, offset, nagq, fast, weights):
+    "The in-memory `fit`'s checks of the options, and the columns out of core needs instead of arrays"
+    for v, what in ((weights, "weights"), (offset, "an offset")):
+        if v is not None and not isinstance(v, str):
+            raise TypeError(f"out of core, {what} must name a column of the source (an array would have to hold every row)")
+    if dist is None:
+        if offset is not None: raise ValueError("an offset is not supported for a linear mixed model (no family)")
+        if nagq != 1 or fast: raise ValueError("`nagq` and `fast` apply to generalized models: give a `family`")
+        return
+    if reml: raise ValueError(f"REML is defined for linear mixed models only; a {type(dist).__name__} GLMM is fitted by maximum likelihood")
+    if sigma is not None: raise ValueError(f"a {type(dist).__name__} GLMM has no residual σ to fix (its dispersion is 1)")
+    if nagq != 1:
+        raise NotImplementedError("out of core, a GLMM is fitted by the Laplace approximation (nagq=1): adaptive quadrature "
+                                  "would take a pass per quadrature point; fit a sample in memory for nagq > 1")
 
 def _first_check(sch, f, meta, n, max_memory):
     "Bound A's memory from the level counts before the second pass (no fill-in assumed: that needs the patterns)"
@@ -577,23 +657,15 @@ def fit_source(formula,                # e.g. "y ~ 1 + x + (1 | user) + (1 | ite
                format:str=None,        # "parquet" or "ipc" when the suffix does not say
                **opts,                 # `OptSummary` settings: ftol_rel, maxfeval, initial, …
               )->OutOfCoreLMM:
-    "Fit an LMM from a source that stays out of memory: pass 1 levels, pass 2 the blocks of A, then chapter 8's fit"
-    _check_lmm_options(family, link, offset, nagq, fast, weights)
+    "Fit an LMM (or a GLMM, given a `family`) from a source that stays out of memory: pass 1 levels, pass 2 A, then chapter 8's fit"
+    dist = api.as_family(family, link)
+    _check_options(dist, reml, sigma, offset, nagq, fast, weights)
     src, timings = as_source(source, chunk_rows, scheduler, format), {}
     t0 = time.perf_counter()
-    f, meta = parse_formula(formula), src.meta
-    model_used = used_variables(f)
-    used = model_used + ([weights] if weights and weights not in model_used else [])
-    _check_columns(used, meta, formula)
-    contrasts = _check_contrasts(contrasts, model_used)
-    factors = list(dict.fromkeys([t.group for t in f.random] +
-                                 [(v,) for v in _model_vars(f) if is_categorical(meta[v], v, contrasts)]))
-    lc = src.reduce(partial(level_counts, factors=factors, used=used), merge_counts, used, "pass 1: levels", progress)
-    if lc.nrows == lc.nmissing: raise ValueError(f"no rows left: all {lc.nrows} rows have a missing value in {', '.join(used)}")
-    sch = source_schema(f, lc, meta, used, contrasts, weights)
-    _first_check(sch, f, meta, lc.nrows - lc.nmissing, max_memory)
+    sch = _levels_pass(formula, src, contrasts, weights, offset, progress, max_memory)
     t0 = _phase(timings, "levels", t0)
-    P = src.reduce(partial(partial_A, sch), merge_partials, used, "pass 2: A", progress)
+    if dist is not None: return _fit_glmm_source(sch, src, dist, fast, verbose, progress, max_memory, timings, t0, **opts)
+    P = src.reduce(partial(partial_A, sch), merge_partials, sch.used, "pass 2: A", progress)
     t0 = _phase(timings, "A", t0)
     m = build_model(sch, P, reml, sigma, max_memory)
     m.source, m.npasses, m.timings = src, 2, timings
@@ -602,7 +674,135 @@ def fit_source(formula,                # e.g. "y ~ 1 + x + (1 | user) + (1 | ite
     _phase(timings, "optimisation", t0)
     return m
 
+def _levels_pass(formula, src, contrasts, weights, offset, progress, max_memory)->SourceSchema:
+    "Pass 1 and the `SourceSchema`: the columns checked, every level counted, A's memory bounded"
+    f, meta = parse_formula(formula), src.meta
+    model_used = used_variables(f)
+    used = list(dict.fromkeys(model_used + [c for c in (weights, offset) if c]))
+    _check_columns(used, meta, formula)
+    contrasts = _check_contrasts(contrasts, model_used)
+    factors = list(dict.fromkeys([t.group for t in f.random] +
+                                 [(v,) for v in _model_vars(f) if is_categorical(meta[v], v, contrasts)]))
+    lc = src.reduce(partial(level_counts, factors=factors, used=used), merge_counts, used, "pass 1: levels", progress)
+    if lc.nrows == lc.nmissing: raise ValueError(f"no rows left: all {lc.nrows} rows have a missing value in {', '.join(used)}")
+    sch = source_schema(f, lc, meta, used, contrasts, weights)
+    sch.offset = offset
+    _first_check(sch, f, meta, lc.nrows - lc.nmissing, max_memory)
+    return sch
+
 api.SOURCE_FITTERS["scale"] = (is_source, fit_source)
+
+# %% ../nbs/18_scale.ipynb #170f4d2f
+@dataclass(eq=False)
+class PirlsStep:
+    "What each chunk needs for a PIRLS pass: the family, the full-rank columns of X and β, u, the λs, the offset column (or the GLM start)"
+    family: object
+    cols: np.ndarray = None       # X's full-rank columns (chapter 7's pivot), whose coefficients are β
+    beta: np.ndarray = None
+    u: np.ndarray = None          # spherical modes, all terms
+    lambdas: list = None          # λ of each term
+    offset: str = None            # the offset column, or None
+    start: bool = False           # η from the family's starting means (the GLM start) instead of β and u
+    def __call__(self, y, X, rts, w, off):
+        "(working response, working weights, (Σdₒ, min μ, max μ, Σ log p(yₒ|yₒ))) of one chunk's rows"
+        fam, y, wt = check_response(self.family, y, w)
+        if self.start: eta = fam.link.linkfun(fam.mustart(y, wt))
+        else:
+            for r, lam in zip(rts, self.lambdas): r.lambda_ = lam
+            _, cols = zl_layout(rts)
+            eta = np.empty(len(y))
+            linpred(eta, off + X[:, self.cols] @ self.beta, cols, fill_zl(np.empty(cols.shape), rts), self.u)
+        mu, me, ww, wr, dr = (np.empty(len(y)) for _ in range(5))
+        d = glm_update(mu, me, ww, wr, dr, y, wt, eta, fam.code, fam.link.code)
+        sat = float(np.sum(fam.loglik_obs(y, y, wt))) if self.start else 0.0
+        return eta - off + wr, ww, (d, float(mu.min()), float(mu.max()), sat)
+
+# %% ../nbs/18_scale.ipynb #9da454b4
+class OutOfCoreGLMM(GeneralizedLinearMixedModel):
+    """A `GeneralizedLinearMixedModel` fitted from a source that stays out of memory: each PIRLS step is a pass.
+
+    Extra fields: `source`, `source_schema`, `timings` (seconds per phase), `npasses` (passes over the rows);
+    the per-row arrays (y, μ, η, …) are `RowsOnDisk` stand-ins."""
+
+@patch
+def _pass(self:OutOfCoreGLMM, step:PirlsStep)->PartialA:
+    "One pass over the source: the chunks' working A and deviance summed"
+    self.npasses += 1
+    return self.source.reduce(partial(partial_A, self.source_schema, step=step), merge_partials, self.source_schema.used,
+                              f"pass {self.npasses}: PIRLS", self._progress)
+
+@patch
+def _pdev(self:OutOfCoreGLMM, u, beta):
+    "A pass at (u, β): η, μ, working weights and response of every row, their A summed (installed by `_reweight`); Σdₒ + ‖u‖²"
+    step = PirlsStep(self.family, self._cols, np.array(beta), np.array(u), [r.lambda_.copy() for r in self.reterms], self.source_schema.offset)
+    P = self._pending = self._pass(step)
+    self.mu = RowsOnDisk("the fitted means μ", (self.nobs,), dict(min=P.glm[1], max=P.glm[2]))
+    return P.glm[0] + u @ u
+
+@patch
+def _reweight(self:OutOfCoreGLMM):
+    "Install the working A of the last pass in the working LMM and factor it; returns self"
+    install_A(self.LMM, self._pending)
+    self.LMM.update_L()
+    return self
+
+@patch
+def _devsum(self:OutOfCoreGLMM)->float: "Σdₒ of the last pass"; return float(self._pending.glm[0])
+@patch
+def _saturated(self:OutOfCoreGLMM)->float: "Σ log p(yₒ|yₒ), summed in the first pass"; return self._sat
+@patch
+def set_theta(self:OutOfCoreGLMM, theta):
+    "Install θ in the working LMM's λs (the chunks form ZΛ from them); returns self"
+    self.LMM.set_theta(theta); return self
+
+def _not_streamed(self, *args, **kwargs):
+    raise NotImplementedError("row-wise results of an out-of-core GLMM are not streamed yet (an LMM's are): η = Xβ̂ + Zb̂ "
+                              "for any rows follows from m.fixef and m.ranef(), chunk by chunk")
+@patch
+def fitted(self:OutOfCoreGLMM, *args, **kwargs): "Not streamed yet: a clear error"; _not_streamed(self)
+@patch
+def residuals(self:OutOfCoreGLMM, *args, **kwargs): "Not streamed yet: a clear error"; _not_streamed(self)
+
+# %% ../nbs/18_scale.ipynb #f4b76518
+def build_glmm(sch:SourceSchema, P:PartialA, family, src, max_memory=None, progress:bool=False)->OutOfCoreGLMM:
+    "The out-of-core GLMM from the first pass's partial (A at the family's starting means)"
+    lmm = build_model(sch, P, max_memory=max_memory)
+    m = OutOfCoreGLMM.__new__(OutOfCoreGLMM)
+    m.family, m.LMM, m.formula, m.yname = family, lmm, lmm.formula, lmm.yname
+    check_varies(family, P.ymom[3], P.ymom[4], m.yname)
+    m.y, m.wt = lmm.y, lmm._w
+    m.offset = RowsOnDisk("the offset", (len(lmm.y),))
+    m.eta = m.mu = m.mu_eta = m.wrkwt = m.wrkres = m.devres = RowsOnDisk("a per-row PIRLS quantity", (len(lmm.y),))
+    m._cols = lmm.feterm.piv[:lmm.feterm.rank]
+    m._offs = np.cumsum([0] + [r.nranef for r in lmm.reterms])
+    m._u, m._beta, m._sat, m._pending = np.zeros(int(m._offs[-1])), np.zeros(lmm.feterm.rank), P.glm[3], P
+    m.source, m.source_schema, m.memory, m.npasses, m._progress = src, sch, lmm.memory, 2, progress
+    m._init_state()
+    return m
+
+def glm_start(m:OutOfCoreGLMM)->GLMFit:
+    "The GLM of the fixed effects alone, out of core: IRLS = PIRLS at θ = 0 (u = 0), from the first pass's starting weights"
+    theta0 = m.theta
+    m.set_theta(np.zeros_like(theta0))._reweight()
+    m._beta, m._u = pls_solve(m.LMM)                 # the first IRLS step, from η = g(μ₀)
+    dev = m.pirls(vary_beta=True, warn=False)
+    m.glm = GLMFit(m._beta.copy(), dev, m._sat - dev / 2, None, None, m.npasses - 2)
+    m.set_theta(theta0); m._u[:] = 0.0; m._at = None
+    return m.glm
+
+def _fit_glmm_source(sch, src, dist, fast, verbose, progress, max_memory, timings, t0, **opts)->OutOfCoreGLMM:
+    "The GLMM half of `fit_source`: the first PIRLS pass (pattern and A at the starting means), the GLM start, chapter 12's fit"
+    dist = check_response(dist, np.zeros(0), None if sch.weights is None else np.ones(0))[0]   # Binomial without trials: Bernoulli
+    P = src.reduce(partial(partial_A, sch, step=PirlsStep(dist, offset=sch.offset, start=True)), merge_partials, sch.used,
+                   "pass 2: A at the starting means", progress)
+    m = build_glmm(sch, P, dist, src, max_memory, progress)
+    m.timings = timings
+    t0 = _phase(timings, "A", t0)
+    glm_start(m)
+    t0 = _phase(timings, "GLM start", t0)
+    m.fit(fast=fast, verbose=verbose, **opts)
+    _phase(timings, "optimisation", t0)
+    return m
 
 # %% ../nbs/18_scale.ipynb #fa01b88f
 def rowwise_values(sch:SourceSchema, coef, bs:list, sd:float, kind:str, df:pd.DataFrame)->np.ndarray:

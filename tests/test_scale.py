@@ -55,3 +55,42 @@ def test_local_cluster_fits_as_memory(parquet_dir, client, form):
 def test_parquet_glob_fits_as_memory(parquet_dir):
     form = "y ~ 1 + x + c + (1 | user) + (1 | item)"
     _same(fit(form, str(parquet_dir / "*.parquet"), chunk_rows=700), fit(form, pd.read_parquet(parquet_dir)))
+
+
+@pytest.fixture(scope="module")
+def glmm_dir(tmp_path_factory):
+    "Counts and 0/1 outcomes with user and item effects, an offset, in five Parquet files"
+    d = tmp_path_factory.mktemp("scale_glmm")
+    df = crossed(n=4_000, nu=80, ni=40, seed=5)
+    rng = np.random.default_rng(6)
+    eta = (-0.3 + 0.4 * df["x"] + 0.6 * rng.standard_normal(80)[pd.factorize(df["user"])[0]]
+           + 0.4 * rng.standard_normal(40)[df["item"].to_numpy()])
+    df = df.assign(k=rng.poisson(np.exp(eta)), b=(rng.uniform(size=len(df)) < 1 / (1 + np.exp(-eta))).astype(float),
+                   o=0.1 * np.cos(np.arange(len(df))))
+    for k, rows in enumerate(np.array_split(np.arange(len(df)), 5)): df.iloc[rows].to_parquet(d / f"part-{k}.parquet", index=False)
+    return d
+
+
+def _same_glmm(m, m0):
+    "Same minimum (deviance to 1e-12), estimates to the optimiser's reproducibility (rows in another order move them as much)"
+    np.testing.assert_allclose(m.objective(), m0.objective(), rtol=1e-12)
+    np.testing.assert_allclose(np.r_[m.theta, m.beta], np.r_[m0.theta, m0.beta], rtol=1e-5)
+
+
+GLMMS = [("k ~ 1 + x + (1 | user) + (1 | item)", "poisson", None), ("b ~ 1 + x + (1 | user) + (1 | item)", "bernoulli", "o")]
+
+
+@pytest.mark.parametrize("form,family,offset", GLMMS)
+def test_glmm_parquet_fits_as_memory(glmm_dir, form, family, offset):
+    from mixednb.scale import OutOfCoreGLMM
+    m0 = fit(form, pd.read_parquet(glmm_dir), family=family, offset=offset)
+    m = fit(form, str(glmm_dir / "*.parquet"), family=family, offset=offset, chunk_rows=900)
+    assert isinstance(m, OutOfCoreGLMM) and m.npasses > 2 * m.optsum.feval
+    _same_glmm(m, m0)
+
+
+@pytest.mark.parametrize("form,family,offset", GLMMS)
+def test_glmm_local_cluster_fits_as_memory(glmm_dir, client, form, family, offset):
+    m0 = fit(form, pd.read_parquet(glmm_dir), family=family, offset=offset)
+    m = fit(form, dd.read_parquet(glmm_dir), family=family, offset=offset, scheduler=client)
+    _same_glmm(m, m0)
