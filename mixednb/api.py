@@ -12,7 +12,7 @@ from .data import dataset
 from .families import Distribution, Bernoulli, Binomial, Poisson, Normal
 from .lmm import LinearMixedModel
 from .glmm import GeneralizedLinearMixedModel
-from .linalg import _threads
+from .linalg import on_engine_threads
 
 # %% ../nbs/13_api.ipynb #3c4fa611
 _FAMILY_NAMES = {"gaussian": Normal, "normal": Normal, "bernoulli": Bernoulli, "binomial": Binomial, "poisson": Poisson}
@@ -38,6 +38,7 @@ def as_family(family,          # None, a Distribution instance or class, or a na
 # %% ../nbs/13_api.ipynb #5525d77a
 SOURCE_FITTERS = {}   # name: (accepts(data), fit_source(formula, data, …)), registered by later chapters
 
+@on_engine_threads
 def fit(formula,                 # e.g. "reaction ~ 1 + days + (1 + days | subj)"
         data,                    # a table (DataFrame, …), or the name of a bundled data set
         family=None,             # None (an LMM), or a distribution for a GLMM: Bernoulli(), Poisson, "binomial", …
@@ -53,16 +54,15 @@ def fit(formula,                 # e.g. "reaction ~ 1 + days + (1 + days | subj)
         **opts,                  # `OptSummary` settings: ftol_rel, maxfeval, initial, …
        ):
     "Fit a mixed model: an LMM without a family (or a Gaussian one), a GLMM with a family"
-    with _threads():               # every BLAS call of the fit on the engine's threads (chapter 6), not only its own kernels'
-        for accepts, fit_source in SOURCE_FITTERS.values():   # sources that stay out of memory (chapter 18: Parquet, Arrow, Dask)
-            if accepts(data): return fit_source(formula, data, family=family, link=link, reml=reml, contrasts=contrasts, weights=weights, offset=offset, nagq=nagq, fast=fast, sigma=sigma, verbose=verbose, **opts)
-        if isinstance(data, str): data = dataset(data)
-        dist = as_family(family, link)
-        if dist is None:
-            if offset is not None: raise ValueError("an offset is not supported for a linear mixed model (no family)")
-            if nagq != 1 or fast: raise ValueError("`nagq` and `fast` apply to generalized models: give a `family`")
-            return LinearMixedModel(formula, data, contrasts, weights, reml=reml, sigma=sigma).fit(verbose=verbose, **opts)
-        if reml: raise ValueError(f"REML is defined for linear mixed models only; a {type(dist).__name__} GLMM is fitted by "
-                                  "maximum likelihood (Laplace, or adaptive quadrature with nagq > 1)")
-        if sigma is not None: raise ValueError(f"a {type(dist).__name__} GLMM has no residual σ to fix (its dispersion is 1)")
-        return GeneralizedLinearMixedModel(formula, data, dist, contrasts, weights, offset).fit(fast=fast, nagq=nagq, verbose=verbose, **opts)
+    for accepts, fit_source in SOURCE_FITTERS.values():   # sources that stay out of memory (chapter 18: Parquet, Arrow, Dask)
+        if accepts(data): return fit_source(formula, data, family=family, link=link, reml=reml, contrasts=contrasts, weights=weights, offset=offset, nagq=nagq, fast=fast, sigma=sigma, verbose=verbose, **opts)
+    if isinstance(data, str): data = dataset(data)
+    dist = as_family(family, link)
+    if dist is None:
+        if offset is not None: raise ValueError("an offset is not supported for a linear mixed model (no family)")
+        if nagq != 1 or fast: raise ValueError("`nagq` and `fast` apply to generalized models: give a `family`")
+        return LinearMixedModel(formula, data, contrasts, weights, reml=reml, sigma=sigma).fit(verbose=verbose, **opts)
+    if reml: raise ValueError(f"REML is defined for linear mixed models only; a {type(dist).__name__} GLMM is fitted by "
+                              "maximum likelihood (Laplace, or adaptive quadrature with nagq > 1)")
+    if sigma is not None: raise ValueError(f"a {type(dist).__name__} GLMM has no residual σ to fix (its dispersion is 1)")
+    return GeneralizedLinearMixedModel(formula, data, dist, contrasts, weights, offset).fit(fast=fast, nagq=nagq, verbose=verbose, **opts)

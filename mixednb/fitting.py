@@ -18,6 +18,7 @@ import nlopt
 from fastcore.basics import patch
 
 from .lmm import MixedModel, LinearMixedModel, _Unset
+from .linalg import on_engine_threads
 
 # %% ../nbs/08_fitting.ipynb #ac4ffd07
 _RETURN = {getattr(nlopt, k): k for k in ["SUCCESS", "STOPVAL_REACHED", "FTOL_REACHED", "XTOL_REACHED",
@@ -281,6 +282,7 @@ def _start(m:LinearMixedModel, opts:dict):
 
 # %% ../nbs/08_fitting.ipynb #ff80bf76
 @patch
+@on_engine_threads
 def fit(self:LinearMixedModel,
         reml:bool=None,          # REML criterion instead of ML? (default: the model's)
         sigma:float=_Unset,      # fix the residual standard deviation at this value (None: estimate it)

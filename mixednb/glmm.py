@@ -16,7 +16,7 @@ from fastcore.basics import patch
 
 from .families import (Distribution, Bernoulli, check_response, glm_fit, glm_update)
 from .lmm import MixedModel, LinearMixedModel, pls_solve, split_modes
-from .linalg import lsolve
+from .linalg import lsolve, on_engine_threads
 from .modelframe import model_frame, frame_column
 from .fitting import OptSummary, minimize, rectify, zero_snap, set_options, warn_singular
 from .gausshermite import ghnorm
@@ -376,6 +376,7 @@ def _whitening(m):
 
 # %% ../nbs/12_glmm.ipynb #e88f97d3
 @patch
+@on_engine_threads
 def fit(self:GeneralizedLinearMixedModel,
         fast:bool=False,       # optimise θ only, β by PIRLS (lme4's nAGQ = 0)
         nagq:int=1,            # quadrature points: 1 = Laplace, > 1 adaptive Gauss–Hermite
