@@ -6,11 +6,11 @@ Docs: https://mixednb.github.io/mixednb/fitting.html.md"""
 
 # %% auto #0
 __all__ = ['GRAD_THETA', 'derivative_free', 'OptSummary', 'set_options', 'moment_start', 'rectify', 'zero_snap',
-           'SingularFitWarning', 'warn_singular', 'minimize', 'default_optimizer']
+           'SingularFitWarning', 'user_stacklevel', 'warn_singular', 'minimize', 'default_optimizer']
 
 # %% ../nbs/08_fitting.ipynb #f6816c77
 from dataclasses import dataclass, field
-import math, warnings
+import math, os, sys, warnings
 
 import numpy as np
 import pandas as pd
@@ -170,11 +170,18 @@ def issingular(self:MixedModel, atol:float=0.0, rtol:float=math.sqrt(np.finfo(fl
     fin = np.isfinite(lb)
     return bool(np.any(np.abs(θ[fin] - lb[fin]) <= atol + rtol * np.maximum(np.abs(θ[fin]), np.abs(lb[fin]))))
 
+def user_stacklevel()->int:
+    "`warnings.warn`'s stacklevel, for the function calling this one, of the first frame outside mixednb: the user's call"
+    f, level, pkg = sys._getframe(1), 1, os.path.dirname(sys.modules[MixedModel.__module__].__file__)
+    while f is not None and f.f_code.co_filename.startswith(pkg): f, level = f.f_back, level + 1
+    return level
+
 def warn_singular(m:MixedModel):
-    "Warn once, at the end of a fit, if it is singular"
+    "Warn once, at the end of a fit, if it is singular (the warning points at the user's line, however deep the fit)"
     if m.issingular():
         warnings.warn("boundary (singular) fit: some random-effects variance is estimated as zero or some correlation "
-                      "as ±1 (see issingular(); the model may be simpler than written)", SingularFitWarning, stacklevel=3)
+                      "as ±1 (see issingular(); the model may be simpler than written)", SingularFitWarning,
+                      stacklevel=user_stacklevel())
 
 # %% ../nbs/08_fitting.ipynb #ebedbf7f
 def _nlopt(os_:OptSummary, g, n:int, step):

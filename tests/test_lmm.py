@@ -332,3 +332,13 @@ def test_more_random_effects_than_observations():
         fit("reaction ~ 1 + (1 + dayf|subj)", d)
     m = fit("reaction ~ 1 + days + zerocorr(1 + days|subj)", "sleepstudy", contrasts={"days": DummyCoding()})
     assert m.objective() == pytest.approx(1765.8276, rel=1e-6)   # zerocorr: 18 per column, as MixedModels.jl fits it
+
+
+def test_singular_warning_names_the_callers_line():
+    "A SingularFitWarning points at the user's call, through `fit`, the model's own `fit` and their thread decorator"
+    from mixednb.fitting import SingularFitWarning
+    with warnings.catch_warnings(record=True) as ws:
+        warnings.simplefilter("always")
+        fit("yield ~ 1 + (1|batch)", "dyestuff2")
+        LinearMixedModel("yield ~ 1 + (1|batch)", "dyestuff2").fit()
+    assert [w.filename for w in ws if issubclass(w.category, SingularFitWarning)] == [__file__] * 2
