@@ -57,7 +57,7 @@ def is_source(data)->bool:
 # %% ../nbs/18_scale.ipynb #07f0bcc5
 def as_dataset(source,           # a path, a directory, a glob, a list of files, or a pyarrow Dataset
                format:str=None,  # "parquet" or "ipc" (Arrow/Feather); default: from the suffix, else Parquet
-              )->"pyarrow.dataset.Dataset":
+              ):                 # returns a pyarrow.dataset.Dataset (its module imported here, not at import)
     "The source as a pyarrow Dataset (read lazily, batch by batch)"
     if is_arrow_dataset(source): return source
     import pyarrow.dataset as pads
@@ -73,7 +73,7 @@ def as_dataset(source,           # a path, a directory, a glob, a list of files,
 # %% ../nbs/18_scale.ipynb #a6d3a6ae
 class ArrowSource:
     "Record batches of a pyarrow Dataset, `chunk_rows` at a time, reduced on this machine"
-    def __init__(self, ds:"pyarrow.dataset.Dataset", chunk_rows:int=1 << 20): self.ds, self.chunk_rows = ds, int(chunk_rows)
+    def __init__(self, ds, chunk_rows:int=1 << 20): self.ds, self.chunk_rows = ds, int(chunk_rows)
     def __repr__(self): return f"ArrowSource({len(self.ds.files) if hasattr(self.ds, 'files') else '?'} files)"
     @property
     def meta(self)->pd.DataFrame: return self.ds.schema.empty_table().to_pandas()
