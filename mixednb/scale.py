@@ -19,7 +19,6 @@ from functools import partial
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 import scipy.linalg as sla
 from fastcore.basics import patch
 from numba import njit
@@ -838,6 +837,7 @@ def rowwise(self:OutOfCoreLMM, kind:str, data=None, path:str=None):
     if path is None:
         raise ValueError(f"{name}s of this out-of-core model have {self.nobs:,} rows: pass path='….parquet' to write them "
                          "(one column, in the source's row order), or fit from a Dask DataFrame to get a lazy Dask Series")
+    import pyarrow.parquet as pq           # here, not at import: only writing row-wise results needs it (11 ms)
     with pq.ParquetWriter(path, pa.schema([(name, pa.float64())])) as wr:
         for df in src.chunks(self.source_schema.used): wr.write_table(pa.table({name: fn(df)}))
     return path
