@@ -621,17 +621,12 @@ def _phase(timings, name, t0):
 
 # %% ../nbs/18_scale.ipynb #6df4adec
 def _check_options(dist, reml, sigma, offset, nagq, fast, weights):
-    "The in-memory `fit`'s checks of the options, and the columns out of core needs instead of arrays"
+    "Chapter 13's checks of the options, and the columns out of core needs instead of arrays"
     for v, what in ((weights, "weights"), (offset, "an offset")):
         if v is not None and not isinstance(v, str):
             raise TypeError(f"out of core, {what} must name a column of the source (an array would have to hold every row)")
-    if dist is None:
-        if offset is not None: raise ValueError("an offset is not supported for a linear mixed model (no family)")
-        if nagq != 1 or fast: raise ValueError("`nagq` and `fast` apply to generalized models: give a `family`")
-        return
-    if reml: raise ValueError(f"REML is defined for linear mixed models only; a {type(dist).__name__} GLMM is fitted by maximum likelihood")
-    if sigma is not None: raise ValueError(f"a {type(dist).__name__} GLMM has no residual σ to fix (its dispersion is 1)")
-    if nagq != 1:
+    api.check_options(dist, reml, sigma, offset, nagq, fast)
+    if dist is not None and nagq != 1:
         raise NotImplementedError("out of core, a GLMM is fitted by the Laplace approximation (nagq=1): adaptive quadrature "
                                   "would take a pass per quadrature point; fit a sample in memory for nagq > 1")
 
