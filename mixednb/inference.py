@@ -435,7 +435,7 @@ def _bfgs(x, B, P, ftol, maxit):
 def _boot_start(pl:_BootPlan, m:LinearMixedModel):
     "B₀ = H⁻¹ at θ̂ from central second differences of the objective on the model's response, or None if H is not PD"
     pl.set_row(*(v[0] for v in pl.rows(m.y[None])))
-    x = m.theta; n = len(x); E = np.diag(1e-4 * np.maximum(np.abs(x), 1e-2))
+    x = m.theta; E = np.diag(1e-4 * np.maximum(np.abs(x), 1e-2))
     f = lambda t: _boot_objective(t, pl.P)
     H = np.array([[(f(x + a + b) - f(x + a - b) - f(x - a + b) + f(x - a - b)) / (4 * a.sum() * b.sum()) for b in E] for a in E])
     try: Li = np.linalg.inv(np.linalg.cholesky((H + H.T) / 2))
