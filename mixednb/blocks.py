@@ -6,8 +6,8 @@ Docs: https://mixednb.github.io/mixednb/blocks.html.md"""
 
 # %% auto #0
 __all__ = ['DENSE_FILL', 'block', 'UniformBlockDiagonal', 'BlockedSparse', 'blocktype', 'todense', 'sparse_crossprod',
-           'sparse_pattern', 'xy_z_crossprod', 'filled_in', 'fill_ratio', 'dense_by_fill', 'fill_A', 'create_AL',
-           'BlockDescription', 'block_description']
+           'sparse_pattern', 'xy_z_crossprod', 'fill_term', 'filled_in', 'fill_ratio', 'dense_by_fill', 'fill_A',
+           'create_AL', 'BlockDescription', 'block_description']
 
 # %% ../nbs/05_blocks.ipynb #c7bbb7b3
 from dataclasses import dataclass, field
@@ -112,6 +112,22 @@ def xy_z_crossprod(out, Xy, refs, z, w):
             for a in range(m):
                 out[a, c0 + s] += Xy[o, a] * ws
 
+# %% ../nbs/05_blocks.ipynb #76483856
+@njit(cache=True)
+def fill_term(diag, xz, refs, z, Xy, w):
+    "Overwrite a term's diagonal block `diag` (ℓ×S×S) with Σ w z zᵀ per level and its [X y] block `xz` ((p+1) × Sℓ) with [X y]ᵀ W Z"
+    diag[:] = 0.0; xz[:] = 0.0
+    n, S = z.shape
+    m = Xy.shape[1]
+    for o in range(n):
+        k = refs[o]
+        for s in range(S):
+            ws = w[o] * z[o, s]
+            for b in range(S):
+                diag[k, s, b] += ws * z[o, b]
+            for a in range(m):
+                xz[a, k * S + s] += Xy[o, a] * ws
+
 # %% ../nbs/05_blocks.ipynb #5cb955e8
 def filled_in(rts:list)->list:
     "For each term j: is L's diagonal block j dense (some earlier factor not nested in factor j)?"
@@ -134,11 +150,11 @@ def fill_A(A:list, rts:list, Xy:np.ndarray, w:np.ndarray, lastrow_only:bool=Fals
     "Overwrite the blocks of A with the weighted cross products of [Z X y] (only the [X y] row if `lastrow_only`)"
     k = len(rts)
     for j in range(k):
-        if not lastrow_only:
-            b = A[block(j, j)]; b.data[:] = 0; sparse_crossprod(b.data, rts[j].refs, rts[j].z, rts[j].z, w)
-            for i in range(j + 1, k):
-                b = A[block(i, j)]; b.data[:] = 0; sparse_crossprod(b.data, b.obs, rts[i].z, rts[j].z, w)
-        b = A[block(k, j)]; b[:] = 0; xy_z_crossprod(b, Xy, rts[j].refs, rts[j].z, w)
+        if lastrow_only:
+            b = A[block(k, j)]; b[:] = 0; xy_z_crossprod(b, Xy, rts[j].refs, rts[j].z, w); continue
+        fill_term(A[block(j, j)].data, A[block(k, j)], rts[j].refs, rts[j].z, Xy, w)
+        for i in range(j + 1, k):
+            b = A[block(i, j)]; b.data[:] = 0; sparse_crossprod(b.data, b.obs, rts[i].z, rts[j].z, w)
     A[block(k, k)][:] = Xy.T @ (Xy if np.all(w == 1.0) else Xy * w[:, None])
     return A
 

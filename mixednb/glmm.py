@@ -168,7 +168,7 @@ def _pdev(self:GeneralizedLinearMixedModel, u, beta):
 @patch
 def _reweight(self:GeneralizedLinearMixedModel):
     "Install the working response η − o + r and weights W in the working LMM; update its A and L; returns self"
-    self.LMM.update_A(weights=self.wrkwt.copy(), y=self.eta - self.offset + self.wrkres).update_L()
+    self.LMM._install(self.wrkwt.copy(), self.eta - self.offset + self.wrkres).update_L()   # finite: PIRLS's own
     return self
 
 @patch
@@ -177,21 +177,29 @@ def _pls(self:GeneralizedLinearMixedModel, vary_beta, beta):
     return pls_solve(self.LMM) if vary_beta else (beta, pls_solve(self.LMM, beta))
 
 # %% ../nbs/12_glmm.ipynb #c9a159c8
+@patch(as_prop=True)
+def _convex(self:GeneralizedLinearMixedModel)->bool:
+    "Is the penalized deviance convex in (u, β)? (a canonical link)"
+    return type(self.family.link) is self.family.canonical
+
 @patch
 def pirls(self:GeneralizedLinearMixedModel,
           vary_beta:bool=False,     # update β with u (the `fast` fit)
           maxiter:int=30, maxhalf:int=10, utol:float=1e-10,
           verbose:bool=False,       # print every iteration
-          start=None,               # (β, u) to start from instead of the current ones, if its pdev is lower
+          start=None,               # (β, u) to start from instead of the current ones (if its pdev is lower, or the link is canonical)
           warn:bool=True):          # warn if it does not converge (a fit counts instead, and warns once)
     "Penalized IRLS for the conditional modes u (and β if `vary_beta`) at the current θ; returns pdev"
     self._at = None                                # the factor is not at converged modes until we finish
     u0, b0 = self._u, self._beta
-    obj0 = self._pdev(u0, b0)
-    if start is not None:
-        obj = self._pdev(start[1], start[0])
-        if obj < obj0 or not np.isfinite(obj0): b0, u0, obj0 = start[0], start[1], obj
-        else: self._pdev(u0, b0)
+    obj0 = self._pdev(start[1], start[0]) if start is not None and self._convex else np.nan
+    if np.isfinite(obj0): b0, u0 = start            # one minimum: any start reaches it, the predicted one soonest
+    else:
+        obj0 = self._pdev(u0, b0)
+        if start is not None:
+            obj = self._pdev(start[1], start[0])
+            if obj < obj0 or not np.isfinite(obj0): b0, u0, obj0 = start[0], start[1], obj
+            else: self._pdev(u0, b0)
     if not np.isfinite(obj0):
         u0 = np.zeros_like(u0); obj0 = self._pdev(u0, b0)
     for it in range(maxiter):

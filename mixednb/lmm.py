@@ -477,10 +477,22 @@ def update_A(self:LinearMixedModel, weights=_Unset, y=None):
             _check_finite("weights", weights)
             if np.any(weights < 0): raise ValueError("weights must be non-negative")
         self.weights, self._w = weights, (np.ones(len(self.y)) if weights is None else weights)
+    return self._refill(lastrow)
+
+@patch
+def _refill(self:LinearMixedModel, lastrow:bool=False):
+    "Refill A from the installed rows, weights and response (only its [X y] row if `lastrow`); drop what depended on A"
     fill_A(self.A, self.reterms, self.Xy, self._w, lastrow_only=lastrow)
     self._gplan = None                     # the gradient's copy of A (below) is stale
     if not lastrow: self._logw = None      # new weights (perhaps the same array, changed in place): Σ log w afresh
     return self
+
+@patch
+def _install(self:LinearMixedModel, w:np.ndarray, y:np.ndarray):
+    "`update_A(weights=w, y=y)` for arrays the caller has checked (finite, w ≥ 0, the right length): a GLMM's PIRLS step"
+    self.y, self.weights, self._w = y, w, w
+    self.Xy[:, -1] = y
+    return self._refill()
 
 # %% ../nbs/07_lmm.ipynb #933db35a
 def _diag_block(m, j:int, k:int, p:int):

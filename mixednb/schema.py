@@ -44,7 +44,7 @@ def levels_codes(col:pd.Series, # a column without missing values
                 )->tuple:
     "`(codes, labels)`: int32 codes and labels of `col`'s levels present: a Categorical's order, else sorted"
     own = isinstance(col.dtype, pd.CategoricalDtype)
-    if own: codes, uniq = col.cat.codes.to_numpy(), col.cat.categories
+    if own: codes, uniq = col.array.codes, col.dtype.categories      # the Categorical's own arrays (no new Series)
     else: codes, uniq = pd.factorize(col.to_numpy(), sort=False)
     uniq = np.asarray(uniq, dtype=object)
     present = np.zeros(len(uniq), bool); present[codes] = True
