@@ -6,8 +6,8 @@ Docs: https://mixednb.github.io/mixednb/blocks.html.md"""
 
 # %% auto #0
 __all__ = ['DENSE_FILL', 'block', 'UniformBlockDiagonal', 'BlockedSparse', 'blocktype', 'todense', 'sparse_crossprod',
-           'sparse_pattern', 'xy_z_crossprod', 'fill_term', 'filled_in', 'fill_ratio', 'dense_by_fill', 'fill_A',
-           'create_AL', 'BlockDescription', 'block_description']
+           'sparse_pattern', 'xy_z_crossprod', 'fill_term', 'weighted_rows', 'filled_in', 'fill_ratio', 'dense_by_fill',
+           'fill_A', 'create_AL', 'BlockDescription', 'block_description']
 
 # %% ../nbs/05_blocks.ipynb #c7bbb7b3
 from dataclasses import dataclass, field
@@ -83,6 +83,10 @@ def sparse_crossprod(out, obs, zi, zj, w):
     "Add wₒ zᵢₒ zⱼₒᵀ into block `out[obs[o]]` for every observation o"
     n, Si = zi.shape
     Sj = zj.shape[1]
+    if Si == 1 and Sj == 1:                      # two scalar terms: the same sums without the inner loops
+        for o in range(n):
+            out[obs[o], 0, 0] += w[o] * zi[o, 0] * zj[o, 0]
+        return
     for o in range(n):
         k = obs[o]
         for a in range(Si):
@@ -119,6 +123,13 @@ def fill_term(diag, xz, refs, z, Xy, w):
     diag[:] = 0.0; xz[:] = 0.0
     n, S = z.shape
     m = Xy.shape[1]
+    if S == 1:                                   # a scalar term, most terms: the same sums, twice as fast
+        for o in range(n):
+            k, ws = refs[o], w[o] * z[o, 0]
+            diag[k, 0, 0] += ws * z[o, 0]
+            for a in range(m):
+                xz[a, k] += Xy[o, a] * ws
+        return
     for o in range(n):
         k = refs[o]
         for s in range(S):
@@ -127,6 +138,16 @@ def fill_term(diag, xz, refs, z, Xy, w):
                 diag[k, s, b] += ws * z[o, b]
             for a in range(m):
                 xz[a, k * S + s] += Xy[o, a] * ws
+
+# %% ../nbs/05_blocks.ipynb #7e5eadf6
+@njit(cache=True)
+def weighted_rows(X, w):
+    "W X: row o of `X` times w[o], a new C-ordered array"
+    out = np.empty(X.shape)
+    for o in range(X.shape[0]):
+        for a in range(X.shape[1]):
+            out[o, a] = X[o, a] * w[o]
+    return out
 
 # %% ../nbs/05_blocks.ipynb #5cb955e8
 def filled_in(rts:list)->list:
@@ -155,7 +176,7 @@ def fill_A(A:list, rts:list, Xy:np.ndarray, w:np.ndarray, lastrow_only:bool=Fals
         fill_term(A[block(j, j)].data, A[block(k, j)], rts[j].refs, rts[j].z, Xy, w)
         for i in range(j + 1, k):
             b = A[block(i, j)]; b.data[:] = 0; sparse_crossprod(b.data, b.obs, rts[i].z, rts[j].z, w)
-    A[block(k, k)][:] = Xy.T @ (Xy if np.all(w == 1.0) else Xy * w[:, None])
+    np.dot(Xy.T, Xy if np.all(w == 1.0) else weighted_rows(Xy, w), out=A[block(k, k)])
     return A
 
 # %% ../nbs/05_blocks.ipynb #a4b35c52

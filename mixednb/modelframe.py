@@ -241,8 +241,8 @@ def _schema(f, data, contrasts)->dict:
     names = [] if f.lhs is None else _factor_names(f.lhs)
     for t in f.fixed: names += _factor_names(t)
     for t in f.random: names += [n for l in t.lhs for n in _factor_names(l)]
-    return {n: VarSchema(n, data[n], is_categorical(data[n], n, contrasts), contrasts.get(n))
-            for n in dict.fromkeys(names)}
+    cols = {n: data[n] for n in dict.fromkeys(names)}      # each column once: a pandas column lookup costs ~0.1 ms
+    return {n: VarSchema(n, c, is_categorical(c, n, contrasts), contrasts.get(n)) for n, c in cols.items()}
 
 def re_intercepts(f:Formula)->list:
     "For each random-effects term: an intercept of its own, or one of an earlier term with the same grouping factor?"
