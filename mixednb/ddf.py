@@ -15,7 +15,6 @@ import warnings
 import numpy as np
 import pandas as pd
 import scipy.linalg as sla
-from scipy.special import fdtrc, stdtr
 from fastcore.basics import patch
 
 from .formula import Term, FullDummyTerm, InteractionTerm
@@ -99,6 +98,7 @@ def _t_frame(m, coef, se, df)->pd.DataFrame:
         return out
     b, s, d = full(coef), full(se), full(df)
     t = b / s
+    from scipy.special import stdtr  # here, not at import: start-up (chapter 13)
     return pd.DataFrame({"Coef.": b, "Std. Error": s, "df": d, "t": t, "Pr(>|t|)": 2 * stdtr(d, -np.abs(t))},
                         index=pd.Index(m.coefnames, name="name"))
 
@@ -284,6 +284,7 @@ def anova(self:MixedModel,       # an LMM (a GLMM gets an error saying so)
         if len(L) == 0: rows.append((t, np.nan, np.nan, 0, np.nan, np.nan, np.nan)); continue
         F, ℓ, ν = test(L, β, *parts)
         ms = F * self.varest()
+        from scipy.special import fdtrc
         rows.append((t, ms * ℓ, ms, ℓ, ν, F, fdtrc(ℓ, ν, F)))
     out = pd.DataFrame(rows, columns=["term", "SumSq", "MeanSq", "NumDF", "DenDF", "F", "p"]).set_index("term")
     return out.astype({"NumDF": int} | {c: float for c in ("SumSq", "MeanSq", "DenDF", "F", "p")})

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from fastcore.basics import patch
-from scipy.special import erfc
 
 from .lmm import MixedModel, LinearMixedModel, alias
 
@@ -62,6 +61,7 @@ def stderror(self:MixedModel)->np.ndarray:
 @patch
 def pvalues(self:MixedModel)->np.ndarray:
     "Wald p-values P(χ²₁ > (β/se)²) of `coef`"
+    from scipy.special import erfc  # here, not at import: start-up (chapter 13)
     return erfc(np.abs(self.coef / self.stderror()) / math.sqrt(2))
 
 # %% ../nbs/09_extractors.ipynb #fea3dc42
@@ -84,6 +84,7 @@ class CoefTable:
     @property
     def p(self):
         "Two-sided Wald p-values P(|Z| > |z|) = erfc(|z|/√2)"
+        from scipy.special import erfc  # here, not at import: start-up (chapter 13)
         return erfc(np.abs(self.z) / math.sqrt(2))
     @property
     def frame(self)->pd.DataFrame:

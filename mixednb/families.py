@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numba import njit
-from scipy.special import gammaln, ndtr, expit
 
 # %% ../nbs/11_families.ipynb #5dccb664
 _EPS = float(np.finfo(float).eps)
@@ -36,7 +35,9 @@ class LogitLink(Link):
     "η = log(μ/(1−μ))"
     code = 0
     def linkfun(self, mu): return np.log(mu / (1 - mu))
-    def linkinv(self, eta): return np.clip(expit(np.asarray(eta, float)), _EPS, 1 - _EPS)
+    def linkinv(self, eta):
+        from scipy.special import expit  # here, not at import: start-up (chapter 13)
+        return np.clip(expit(np.asarray(eta, float)), _EPS, 1 - _EPS)
     def mu_eta(self, eta):
         e = np.exp(-np.abs(np.asarray(eta, float)))
         return np.maximum(e / (1 + e)**2, _EPS)
@@ -47,7 +48,9 @@ class ProbitLink(Link):
     def linkfun(self, mu):
         from scipy.special import ndtri
         return ndtri(mu)
-    def linkinv(self, eta): return np.clip(ndtr(eta), _EPS, 1 - _EPS)
+    def linkinv(self, eta):
+        from scipy.special import ndtr
+        return np.clip(ndtr(eta), _EPS, 1 - _EPS)
     def mu_eta(self, eta): return np.maximum(np.exp(-0.5 * np.asarray(eta, float)**2) / math.sqrt(2 * math.pi), _EPS)
 
 class CloglogLink(Link):
@@ -144,6 +147,7 @@ class Binomial(Bernoulli):
     code = 1
     def loglik_obs(self, y, mu, wt=1.0):
         k = wt * y
+        from scipy.special import gammaln
         return (gammaln(wt + 1) - gammaln(k + 1) - gammaln(wt - k + 1)) + wt * (_xlogy(y, mu) + _xlogy(1 - y, 1 - mu))
     def devresid(self, y, mu, wt=1.0):
         return 2 * wt * (_xlogy(y, y / mu) + _xlogy(1 - y, (1 - y) / (1 - mu)))
@@ -162,6 +166,7 @@ class Poisson(Distribution):
     def devresid(self, y, mu, wt=1.0):
         return 2 * wt * (_xlogy(y, y / mu) - (y - mu))
     def loglik_obs(self, y, mu, wt=1.0):
+        from scipy.special import gammaln
         return wt * (_xlogy(y, mu) - mu - gammaln(y + 1))
     def mustart(self, y, wt): return y + 0.1
     def check(self, y, wt):

@@ -16,7 +16,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.feather as feather
-from scipy.special import chdtrc, ndtri
 from fastcore.basics import patch
 from numba import njit
 
@@ -154,6 +153,7 @@ def likelihoodratiotest(*models:MixedModel,   # nested models, in any order
     dev = np.array([m.objective() for m in ms]); dof = np.array([m.dof() for m in ms])
     n = models[0].nobs
     chisq = np.r_[np.nan, dev[:-1] - dev[1:]]; ddof = np.r_[0, np.diff(dof)]
+    from scipy.special import chdtrc  # here, not at import: start-up (chapter 13)
     p = np.r_[np.nan, np.where(ddof[1:] > 0, chdtrc(np.maximum(ddof[1:], 1), np.maximum(chisq[1:], 0.0)), np.nan)]  # χ² upper tail (scipy.stats.chi2.sf)
     frame = pd.DataFrame({"model": [str(m.formula) for m in ms], "dof": dof, "deviance": dev, "AIC": dev + 2 * dof,
                           "BIC": dev + dof * math.log(n), "chisq": chisq, "ddof": ddof, "p": p})
@@ -183,10 +183,12 @@ def confint(self:MixedModel,
     if method == "bootstrap":
         return parametricbootstrap(self, nboot, seed=seed, progress=progress).confint(level)
     if method == "profile":                  # `profile` is patched on by chapter 15a (mixednb.profiles)
+        from scipy.special import ndtri
         return self.profile(threshold=max(4.0, ndtri(0.5 + level / 2) + 0.25), progress=progress).confint(level)
     if method != "wald": raise ValueError(f"method must be 'wald', 'profile' or 'bootstrap', got {method!r}")
     npar = len(param_rows(self)); p = len(self.beta)
     kept = self.feterm.piv[:self.feterm.rank]
+    from scipy.special import ndtri
     half = ndtri(0.5 + level / 2) * self.stderror()[kept]
     lo, hi = np.full(npar, np.nan), np.full(npar, np.nan)
     lo[npar - p:], hi[npar - p:] = self.beta - half, self.beta + half

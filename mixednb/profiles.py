@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy.special import ndtri
 from fastcore.basics import patch
 
 from .lmm import MixedModel, LinearMixedModel, _sum_log_weights, profiled_objective
@@ -322,6 +321,7 @@ def _rev(c, zeta):
 def confint(self:MixedModelProfile, level:float=0.95)->pd.DataFrame:
     "Profile intervals, one row per parameter (kind, group, name, estimate, lower, upper), as `MixedModel.confint`"
     _check_level(level)
+    from scipy.special import ndtri  # here, not at import: start-up (chapter 13)
     q = ndtri(0.5 + level / 2)
     if q > self.threshold:
         raise ValueError(f"level {level} needs the profile out to |ζ| = {q:.3g}, past its threshold {self.threshold:g}: "
