@@ -12,9 +12,7 @@ import argparse, sys
 from pathlib import Path
 
 import pandas as pd
-import pyarrow.csv as pacsv
 import pyarrow.feather as feather
-import pyarrow.parquet as pq
 
 from . import __version__
 from .data import dataset, datasets, _to_pandas
@@ -27,8 +25,13 @@ def read_data(source: str # a bundled data set name, or a path to an .arrow, .fe
     ext = p.suffix.lower()
     if ext in (".arrow", ".feather", ".parquet", ".csv"):
         if not p.exists(): raise FileNotFoundError(f"data file {source!r} does not exist")
-        if ext == ".csv": return _to_pandas(pacsv.read_csv(p))
-        return _to_pandas(pq.read_table(p) if ext == ".parquet" else feather.read_table(p))
+        if ext == ".csv":
+            import pyarrow.csv as pacsv          # here: a bundled data set needs no CSV or Parquet reader (start-up)
+            return _to_pandas(pacsv.read_csv(p))
+        if ext == ".parquet":
+            import pyarrow.parquet as pq
+            return _to_pandas(pq.read_table(p))
+        return _to_pandas(feather.read_table(p))
     if source.lower() in datasets(): return dataset(source)
     raise ValueError(f"{source!r} is neither a bundled data set ({', '.join(datasets())}) "
                      "nor a path ending in .arrow, .feather, .parquet or .csv")

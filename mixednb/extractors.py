@@ -61,8 +61,11 @@ def stderror(self:MixedModel)->np.ndarray:
 @patch
 def pvalues(self:MixedModel)->np.ndarray:
     "Wald p-values P(χ²₁ > (β/se)²) of `coef`"
-    from scipy.special import erfc  # here, not at import: start-up (chapter 13)
-    return erfc(np.abs(self.coef / self.stderror()) / math.sqrt(2))
+    return _wald_p(self.coef / self.stderror())
+
+def _wald_p(z)->np.ndarray:
+    "erfc(|z|/√2) of each z, by `math.erfc` (a few values: no need for scipy.special)"
+    return np.array([math.erfc(abs(v) / math.sqrt(2)) for v in np.ravel(z)]).reshape(np.shape(z))
 
 # %% ../nbs/09_extractors.ipynb #fea3dc42
 @patch
@@ -84,8 +87,7 @@ class CoefTable:
     @property
     def p(self):
         "Two-sided Wald p-values P(|Z| > |z|) = erfc(|z|/√2)"
-        from scipy.special import erfc  # here, not at import: start-up (chapter 13)
-        return erfc(np.abs(self.z) / math.sqrt(2))
+        return _wald_p(self.z)
     @property
     def frame(self)->pd.DataFrame:
         "As a DataFrame with columns Coef., Std. Error, z, Pr(>|z|), indexed by name"
