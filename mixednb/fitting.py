@@ -66,8 +66,8 @@ class OptSummary:
         f = lambda v: np.array2string(np.asarray(v), precision=6, max_line_width=10**6) if v is not None else "-"
         rows = [("Initial parameter vector", f(self.initial)), ("Start", self.start),
                 ("Initial objective value", f"{self.finitial:.10g}"),
-                ("Backend", self.backend), ("Optimizer", self.optimizer), ("Restart", self.restart), ("Polish", self.polish),
-                ("Lower bounds", f(self.lowerbd)),
+                ("Backend", self.backend), ("Optimizer", self.optimizer), ("Restart", self.restart),
+                *([("Polish", self.polish)] if self.polish is not None else []), ("Lower bounds", f(self.lowerbd)),
                 ("ftol_rel", self.ftol_rel), ("ftol_abs", self.ftol_abs), ("xtol_rel", self.xtol_rel),
                 ("xtol_abs", self.xtol_abs), ("initial_step", f(self.initial_step)), ("maxfeval", self.maxfeval),
                 ("maxtime", self.maxtime), ("xtol_zero_abs", self.xtol_zero_abs), ("ftol_zero_abs", self.ftol_zero_abs),
