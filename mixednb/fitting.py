@@ -292,7 +292,7 @@ def _start(m:LinearMixedModel, opts:dict):
         return x0, f0
 
 # %% ../nbs/08_fitting.ipynb #ff80bf76
-POLISH_FTOL = 1e-12     # a polish step may raise the objective by this much, relative: its rounding (see above)
+POLISH_FTOL = 1e-11     # a polish step may raise the objective by this much (relative), or by its measured rounding
 
 def _evaluate(m:LinearMixedModel, x, verbose:bool=False):
     "Objective and gradient at x, logged as `minimize` logs an evaluation; (f, g), or None where either is undefined"
@@ -306,15 +306,16 @@ def _evaluate(m:LinearMixedModel, x, verbose:bool=False):
     return (val, g) if g is not None and np.all(np.isfinite(g)) else None
 
 # %% ../nbs/08_fitting.ipynb #17b6351f
-def _hessian(m:LinearMixedModel, th, g0, F, verbose:bool=False):
-    "H on the free coordinates F by forward differences of the gradient from θ (gradient g0), symmetrised; None if undefined"
-    H = np.empty((len(F), len(F)))
+def _hessian(m:LinearMixedModel, th, f0:float, g0, F, verbose:bool=False):
+    "H on the free θ F by forward differences of the gradient from θ (f0, g0), symmetrised, and the objective's rounding; (None, 0) if undefined"
+    H, noise = np.empty((len(F), len(F))), 0.0
     for k, j in enumerate(F):
         x = th.copy(); x[j] += (h := 1e-6 * max(1.0, abs(th[j])))
         at = _evaluate(m, x, verbose)
-        if at is None: return None
+        if at is None: return None, 0.0
         H[:, k] = (at[1][F] - g0[F]) / h
-    return (H + H.T) / 2
+        noise = max(noise, abs(at[0] - f0 - h * g0[j] - h * h * H[k, k] / 2))   # the rest of f's Taylor series is O(h³)
+    return (H + H.T) / 2, noise
 
 # %% ../nbs/08_fitting.ipynb #b9005b89
 def newton_polish(m:LinearMixedModel,  # a model with L at θ (as `fit` leaves it after `zero_snap`)
@@ -329,7 +330,8 @@ def newton_polish(m:LinearMixedModel,  # a model with L at θ (as `fit` leaves i
     F = np.flatnonzero(~lb0 | (np.abs(th) >= os_.xtol_zero_abs))    # free: not at or near a bound 0
     try: g0 = _gradient_at(m, th) if len(F) else None                # L is at θ: no new evaluation
     except _FAILED: g0 = None
-    H = _hessian(m, th, g0, F, verbose) if g0 is not None and np.all(np.isfinite(g0)) else None
+    H, noise = _hessian(m, th, fval, g0, F, verbose) if g0 is not None and np.all(np.isfinite(g0)) else (None, 0.0)
+    tol = max(POLISH_FTOL * abs(fval), 3 * noise)                   # "not worse", to the objective's rounding
     try: C = sla.cho_factor(H) if H is not None else None
     except (np.linalg.LinAlgError, ValueError): C = None             # not positive definite (or not finite)
     for _ in range(maxiter if C is not None else 0):
@@ -338,7 +340,7 @@ def newton_polish(m:LinearMixedModel,  # a model with L at θ (as `fit` leaves i
         if np.any(lb0[F] & (x[F] < 0)): break                        # across the bound: not taken
         if np.all(np.abs(d) <= 1e-13 * np.maximum(1.0, np.abs(th[F]))): break      # converged
         at = _evaluate(m, x, verbose)
-        if at is None or at[0] > fval + POLISH_FTOL * abs(fval) or np.linalg.norm(at[1][F]) >= np.linalg.norm(g0[F]): break
+        if at is None or at[0] > fval + tol or np.linalg.norm(at[1][F]) >= np.linalg.norm(g0[F]): break
         th, fval, g0 = x, at[0], at[1]
     if not np.array_equal(getattr(m, "_L_at", None), th): _objective_at(m, th)   # L back at θ
     return th, fval

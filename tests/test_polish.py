@@ -111,3 +111,12 @@ def test_saveoptsum_keeps_the_setting(tmp_path):
     assert json.loads((tmp_path / "m.json").read_text())["polish"] is True
     m2 = restoreoptsum(LinearMixedModel(MODELS["penicillin"][0], dataset("penicillin")), tmp_path / "m.json")
     assert m2.optsum.polish is True and m2.objective() == m.objective()
+
+
+def test_rounding_does_not_stop_the_polish():
+    "pastes' objective scatters over 3.5e-12 (relative) near θ̂, more than a Newton step lowers it: 20 shuffles all polished"
+    df, form = dataset("pastes"), MODELS["pastes"][0]
+    th = mixednb.fit(form, df).theta
+    for s in range(20):
+        m = mixednb.fit(form, df.sample(frac=1, random_state=s))
+        assert np.linalg.norm(m.gradient()) < 1e-11 * m.objective() and _rel(m.theta, th) < 1e-10, s
