@@ -9,6 +9,7 @@ import pytest
 import dask.dataframe as dd
 from distributed import Client, LocalCluster
 
+import mixednb
 from mixednb import fit
 from mixednb.scale import OutOfCoreLMM
 
@@ -38,8 +39,10 @@ def client():
 
 
 def _same(m, m0):
+    "Objective, θ̂ and β̂ to 1e-10: chapter 8's polish makes θ̂ the stationary point, a function of A (summed in another order)"
+    assert m.optsum.polish and m0.optsum.polish
     np.testing.assert_allclose(m.objective(), m0.objective(), rtol=1e-12)
-    np.testing.assert_allclose(np.r_[m.theta, m.beta], np.r_[m0.theta, m0.beta], rtol=1e-6)
+    np.testing.assert_allclose(np.r_[m.theta, m.beta], np.r_[m0.theta, m0.beta], rtol=1e-10)
 
 
 @pytest.mark.parametrize("form", ["y ~ 1 + x + c + (1 | user) + (1 | item)", "y ~ 1 + x + (1 + x | user)"])
@@ -49,12 +52,21 @@ def test_local_cluster_fits_as_memory(parquet_dir, client, form):
     assert isinstance(m, OutOfCoreLMM)
     _same(m, m0)
     r = m.residuals().compute()                      # a lazy Series, computed on the workers
-    np.testing.assert_allclose(r.to_numpy(), m0.residuals(), atol=1e-6)
+    np.testing.assert_allclose(r.to_numpy(), m0.residuals(), atol=1e-9)
 
 
 def test_parquet_glob_fits_as_memory(parquet_dir):
     form = "y ~ 1 + x + c + (1 | user) + (1 | item)"
     _same(fit(form, str(parquet_dir / "*.parquet"), chunk_rows=700), fit(form, pd.read_parquet(parquet_dir)))
+
+
+def test_insteval_parquet_fits_as_memory(tmp_path):
+    "InstEval (not polished: 4,114 random effects) agrees anyway: integer response and indicator columns, so A is exact"
+    df, form = mixednb.dataset("insteval"), "y ~ 1 + service + (1|s) + (1|d) + (1|dept)"
+    for k, rows in enumerate(np.array_split(np.arange(len(df)), 8)): df.iloc[rows].to_parquet(tmp_path / f"part-{k}.parquet", index=False)
+    m0, m = fit(form, df), fit(form, str(tmp_path / "*.parquet"))
+    assert not m.optsum.polish and m.objective() == m0.objective()
+    np.testing.assert_array_equal(np.r_[m.theta, m.beta], np.r_[m0.theta, m0.beta])
 
 
 @pytest.fixture(scope="module")
