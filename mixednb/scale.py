@@ -711,6 +711,9 @@ class PirlsStep:
             linpred(eta, off + X[:, self.cols] @ self.beta, cols, fill_zl(np.empty(cols.shape), rts), self.u)
         mu, me, ww, wr, dr = (np.empty(len(y)) for _ in range(5))
         d = glm_update(mu, me, ww, wr, dr, y, wt, eta, fam.code, fam.link.code)
+        bad = ~(np.isfinite(ww) & np.isfinite(wr))
+        if bad.any():                # μ overflowed at a trial (β, u): its deviance rejects it; A is kept finite (and quiet)
+            ww, wr, d = np.where(bad, 0.0, ww), np.where(bad, 0.0, wr), np.inf
         sat = float(np.sum(fam.loglik_obs(y, y, wt))) if self.start else 0.0
         return eta - off + wr, ww, (d, float(mu.min()), float(mu.max()), sat)
 
