@@ -590,10 +590,14 @@ class _GradPlan:
 def _csc_block(A:list, i:int, j:int):
     "Block (i, j) of the packed symmetric A as a scipy CSC matrix (the transpose of the stored (j, i) if i < j)"
     b = A[block(max(i, j), min(i, j))]
+    import scipy.sparse as sp
     if isinstance(b, BlockedSparse): s = b.tocsc()
-    else:
-        import scipy.sparse as sp
-        s = sp.csc_matrix(b.todense() if isinstance(b, UniformBlockDiagonal) else np.asarray(b))
+    elif isinstance(b, UniformBlockDiagonal):                    # its ℓ S×S blocks, never an ℓS × ℓS dense array
+        l, S, _ = b.data.shape
+        at = np.arange(l)[:, None, None] * S
+        r, c = np.broadcast_to(at + np.arange(S)[:, None], b.data.shape), np.broadcast_to(at + np.arange(S), b.data.shape)
+        s = sp.csc_matrix((b.data.ravel(), (r.ravel(), c.ravel())), shape=(l * S, l * S))
+    else: s = sp.csc_matrix(np.asarray(b))
     return s if i >= j else s.T.tocsc()
 
 # %% ../nbs/07_lmm.ipynb #2ff1d6b3
