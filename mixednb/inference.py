@@ -267,7 +267,7 @@ def _replicate_draws(m:MixedModel, seeds:list)->tuple:
 def _general_replicates(m:MixedModel, seeds:list, work=None, bar=None)->np.ndarray:
     "Parameters of `m` refitted by `refit` (on a copy, or on `work`) to one response simulated from each seed"
     work, out = copy.deepcopy(m) if work is None else work, np.empty((len(seeds), len(param_rows(m))))
-    opts = dict(initial=m.theta, restart=False) if isinstance(m, LinearMixedModel) else {}
+    opts = dict(initial=m.theta, restart=False, polish=False) if isinstance(m, LinearMixedModel) else {}   # θ̂ to the optimiser's tolerance, as the compiled path
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")        # singular or non-converged replicates are part of the distribution
         for i, s in enumerate(seeds):
