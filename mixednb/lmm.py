@@ -20,7 +20,8 @@ from numba import njit
 from .data import dataset
 from .modelframe import model_frame, frame_column
 from .remat import ReMat, reterms as _sort_reterms, zmatrix
-from .blocks import (UniformBlockDiagonal, BlockedSparse, block, create_AL, fill_A, block_description, DENSE_FILL)
+from .blocks import (UniformBlockDiagonal, BlockedSparse, block, create_AL, fill_A, block_description, DENSE_FILL,
+                             dense_by_fill, todense)
 from .linalg import (logdet_block, FactorPlan, lsolve, _threads, eval_ubd_dense, factor_ubd_dense, not_pd,
                             scale_div_sparse_dense)
 from fastcore.basics import patch
@@ -570,22 +571,33 @@ def selected_inverse(m:LinearMixedModel, K:int, p:int=0)->dict:
 class _GradPlan:
     "What the gradient needs of A, built once per A: for term t and block row i, block (i, t) of A by its storage"
     def __init__(self, m):
-        k, p = len(m.reterms), m.feterm.rank
-        offs = np.cumsum([0] + [r.nranef for r in m.reterms] + [p + 1])
-        import scipy.sparse as sp
-        A = sp.bmat([[_csc_block(m.A, i, j) for j in range(k + 1)] for i in range(k + 1)], format="csc")
-        self.Aq = A[:offs[k]].tocsr()                           # the Z rows: g = A_Z· [−Λû; −β̂; 1]
+        k = len(m.reterms)
+        self.sizes, self.S = [r.nranef for r in m.reterms] + [m.feterm.rank + 1], [r.S for r in m.reterms]
         self.blocks = []                                        # per term: {i: ("ubd", data) | ("dense", B) | ("sparse", …)}
         for t, r in enumerate(m.reterms):
             d = {}
             for i in range(k + 1):
-                if i == t: d[i] = ("ubd", m.A[block(t, t)].data); continue
-                B = A[offs[i]:offs[i + 1], offs[t]:offs[t + 1]].tocsc()
-                if B.nnz > DENSE_FILL * B.shape[0] * B.shape[1]:       # C-ordered; block (t, i) itself if i < t
-                    d[i] = ("dense", np.ascontiguousarray(B.T.toarray() if i < t else B.toarray())); continue
+                b = m.A[block(max(i, t), min(i, t))]
+                if i == t: d[i] = ("ubd", b.data); continue
+                if not isinstance(b, BlockedSparse) or dense_by_fill(b):     # as stored: C-ordered, block (t, i) itself if i < t
+                    d[i] = ("dense", np.ascontiguousarray(todense(b))); continue
+                B = _csc_block(m.A, i, t)
                 j = np.repeat(np.arange(r.nranef), np.diff(B.indptr))
                 d[i] = ("sparse", B.indices, B.data, j // r.S, j % r.S)
             self.blocks.append(d)
+
+    def az(self, x:np.ndarray)->np.ndarray:
+        "A's rows of the random effects times x (x: one value per column of A), block by block"
+        o, out = np.cumsum([0] + self.sizes), []
+        for t, d in enumerate(self.blocks):
+            g = np.zeros(self.sizes[t])
+            for i, blk in d.items():
+                xi = x[o[i]:o[i + 1]]
+                if blk[0] == "ubd": g += (blk[1] @ xi.reshape(blk[1].shape[0], -1, 1)).ravel()
+                elif blk[0] == "dense": g += blk[1] @ xi if i < t else blk[1].T @ xi
+                else: g += np.bincount(blk[3] * self.S[t] + blk[4], blk[2] * xi[blk[1]], minlength=self.sizes[t])   # Bᵀxᵢ, B = block (i, t)
+            out.append(g)
+        return np.concatenate(out)
 
 def _csc_block(A:list, i:int, j:int):
     "Block (i, j) of the packed symmetric A as a scipy CSC matrix (the transpose of the stored (j, i) if i < j)"
@@ -643,7 +655,7 @@ def gradient(self:LinearMixedModel)->np.ndarray:
     beta, u = pls_solve(self)
     us = np.split(u, np.cumsum(sizes[:k])[:-1])
     b = np.concatenate([(ut.reshape(-1, r.S) @ r.lambda_.T).ravel() for r, ut in zip(self.reterms, us)])   # Λû
-    g = gp.Aq @ np.r_[-b, -beta, 1.0]                             # Zᵀ W (y − Xβ̂ − ZΛû), from A
+    g = gp.az(np.r_[-b, -beta, 1.0])                               # Zᵀ W (y − Xβ̂ − ZΛû), from A
     r2, nu = self.pwrss(), _dof_residual_denom(self)
     out, o = [], 0
     with _threads():                                               # the products below are BLAS calls: one thread (chapter 6)
