@@ -11,8 +11,8 @@ __all__ = ['scale_inflate_ubd', 'scale_inflate_ubd_dense', 'scale_sparse', 'scal
            'syrk_sparse_dense', 'dense_sparse_t', 'sparse_dense_t', 'syrk_lower', 'syrk_dense', 'logdet_ubd',
            'logdet_block', 'not_pd', 'copyscale', 'cholesky_blocked', 'factor_ubd_dense', 'factor_ubd_dense_np',
            'eval_ubd_dense', 'eval_ubd_dense_np', 'lam_rdiv_ubd', 'lam_rdiv_ubd_np', 'scale_div_sparse_dense',
-           'scale_div_sparse_dense_np', 'rmul_ubd', 'rmul_ubd_np', 'FactorPlan', 'dense_L', 'todense_lower', 'ubd_trsv',
-           'sparse_gemv_sub', 'lsolve']
+           'scale_div_sparse_dense_np', 'rmul_ubd', 'rmul_ubd_np', 'scale_div_args', 'FactorPlan', 'dense_L',
+           'todense_lower', 'ubd_trsv', 'sparse_gemv_sub', 'lsolve']
 
 # %% ../nbs/06_linalg.ipynb #1bc82f3f
 import functools
@@ -613,6 +613,12 @@ def rmul_ubd_np(A, M)->np.ndarray:
     return A @ sla.block_diag(*M)
 
 # %% ../nbs/06_linalg.ipynb #04d4aed5
+def scale_div_args(L:np.ndarray, A:BlockedSparse, lami, M)->tuple:
+    "The arguments of `scale_div_sparse_dense` that overwrite dense `L` with Λᵢᵀ A blockdiag(M_c): A's blocks stacked, a scratch T"
+    nb, Si, Sj = A.data.shape
+    T = np.empty(((np.diff(A.colptr).max() if nb else 0) * Si, Sj))
+    return L, A.colptr, A.rowidx, A.data.reshape(nb * Si, Sj), lami, M, T
+
 def _first_column_steps(L:list, A:list, lambdas:list):
     "The kernel calls that leave block column 0 of L factored and divided (copy-and-scale included)"
     k, lam0, L00 = len(lambdas), lambdas[0], L[0]
@@ -625,10 +631,7 @@ def _first_column_steps(L:list, A:list, lambdas:list):
         if isinstance(Li0, BlockedSparse):
             yield scale_sparse, (Li0.data, Ai0.data, lambdas[i], lam0)
             yield rdiv_ubd_sparse, (Li0.data, Ai0.colptr, L00.data)
-        else:
-            nb, Si, Sj = Ai0.data.shape
-            T = np.empty(((np.diff(Ai0.colptr).max() if nb else 0) * Si, Sj))
-            yield scale_div_sparse_dense, (Li0, Ai0.colptr, Ai0.rowidx, Ai0.data.reshape(nb * Si, Sj), lambdas[i], M, T)
+        else: yield scale_div_sparse_dense, scale_div_args(Li0, Ai0, lambdas[i], M)
     yield rmul_ubd, (L[block(k, 0)], A[block(k, 0)], M)
 
 # %% ../nbs/06_linalg.ipynb #8a4af66d

@@ -23,7 +23,7 @@ from .remat import ReMat, reterms as _sort_reterms, zmatrix
 from .blocks import (UniformBlockDiagonal, BlockedSparse, block, create_AL, fill_A, block_description, DENSE_FILL,
                              dense_by_fill, todense)
 from .linalg import (logdet_block, FactorPlan, lsolve, _threads, eval_ubd_dense, factor_ubd_dense, not_pd,
-                            scale_div_sparse_dense)
+                            scale_div_sparse_dense, scale_div_args)
 from fastcore.basics import patch
 
 # %% ../nbs/07_lmm.ipynb #c158ef91
@@ -538,10 +538,8 @@ def _lhat_from_A(m, i:int, Z00)->np.ndarray:
     "L̂ᵢ₀ = Lᵢ₀L₀₀⁻¹ = Λᵢᵀ Aᵢ₀ blockdiag(λ₀ Z₀₀,c) from A by chapter 6's fused kernel, for a dense Lᵢ₀ (else None)"
     A, L = m.A[block(i, 0)], m.L[block(i, 0)]
     if not (isinstance(A, BlockedSparse) and isinstance(L, np.ndarray)): return None
-    nb, Si, Sj = A.data.shape
-    out, M = np.empty(L.shape), m.reterms[0].lambda_ @ Z00
-    T = np.empty((np.diff(A.colptr).max() * Si, Sj))
-    scale_div_sparse_dense(out, A.colptr, A.rowidx, A.data.reshape(nb * Si, Sj), m.reterms[i].lambda_, M, T)
+    out = np.empty(L.shape)
+    scale_div_sparse_dense(*scale_div_args(out, A, m.reterms[i].lambda_, m.reterms[0].lambda_ @ Z00))
     return out
 
 def selected_inverse(m:LinearMixedModel, K:int, p:int=0)->dict:
