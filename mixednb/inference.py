@@ -21,7 +21,7 @@ from numba import njit
 
 from .blocks import UniformBlockDiagonal
 from .remat import zmatrix
-from .lmm import MixedModel, LinearMixedModel, profiled_objective, _theta_slices, _csc_block, _dof_residual_denom, _sum_log_weights
+from .lmm import MixedModel, LinearMixedModel, profiled_objective, _theta_slices, _dense_block, _dof_residual_denom, _sum_log_weights
 from .fitting import rectify, zero_snap, GRAD_THETA
 from .glmm import GeneralizedLinearMixedModel
 
@@ -362,8 +362,8 @@ class _BootPlan:
     def __init__(self, m:LinearMixedModel):
         k, p, r1 = len(m.reterms), m.feterm.rank, m.reterms[0]
         self.qR = sum(r.nranef for r in m.reterms[1:]); mm, S = self.qR + p + 1, r1.S
-        A21 = np.ascontiguousarray(np.vstack([_csc_block(m.A, i, 0).toarray() for i in range(1, k + 1)]))
-        A22 = np.ascontiguousarray(np.block([[_csc_block(m.A, i, j).toarray() for j in range(1, k + 1)] for i in range(1, k + 1)]))
+        A21 = np.ascontiguousarray(np.vstack([_dense_block(m.A, i, 0) for i in range(1, k + 1)]))
+        A22 = np.ascontiguousarray(np.block([[_dense_block(m.A, i, j) for j in range(1, k + 1)] for i in range(1, k + 1)]))
         gi, gj, gt, o = [], [], [], 0
         for r, t0, _ in _theta_slices(m)[2][1:]:               # G's entries, level by level
             for l in range(r.nlevels):

@@ -598,17 +598,14 @@ class _GradPlan:
         return np.concatenate(out)
 
 def _csc_block(A:list, i:int, j:int):
-    "Block (i, j) of the packed symmetric A as a scipy CSC matrix (the transpose of the stored (j, i) if i < j)"
-    b = A[block(max(i, j), min(i, j))]
-    import scipy.sparse as sp
-    if isinstance(b, BlockedSparse): s = b.tocsc()
-    elif isinstance(b, UniformBlockDiagonal):                    # its ℓ S×S blocks, never an ℓS × ℓS dense array
-        l, S, _ = b.data.shape
-        at = np.arange(l)[:, None, None] * S
-        r, c = np.broadcast_to(at + np.arange(S)[:, None], b.data.shape), np.broadcast_to(at + np.arange(S), b.data.shape)
-        s = sp.csc_matrix((b.data.ravel(), (r.ravel(), c.ravel())), shape=(l * S, l * S))
-    else: s = sp.csc_matrix(np.asarray(b))
-    return s if i >= j else s.T.tocsc()
+    "Block (i, j) ≠ (j, j) of the packed symmetric A, stored sparse, as a scipy CSC matrix (the transpose of the stored (j, i) if i < j)"
+    s = A[block(max(i, j), min(i, j))].tocsc()
+    return s if i > j else s.T.tocsc()
+
+def _dense_block(A:list, i:int, j:int)->np.ndarray:
+    "Block (i, j) of the packed symmetric A as a dense array (the transpose of the stored (j, i) if i < j)"
+    b = todense(A[block(max(i, j), min(i, j))])
+    return b if i >= j else b.T
 
 # %% ../nbs/07_lmm.ipynb #2ff1d6b3
 def _lam_rows(Zit:np.ndarray, lam)->np.ndarray:
