@@ -6,8 +6,8 @@ Docs: https://mixednb.github.io/mixednb/blocks.html.md"""
 
 # %% auto #0
 __all__ = ['DENSE_FILL', 'block', 'UniformBlockDiagonal', 'BlockedSparse', 'blocktype', 'todense', 'sparse_crossprod',
-           'sparse_pattern', 'xy_z_crossprod', 'fill_term', 'weighted_rows', 'filled_in', 'fill_ratio', 'dense_by_fill',
-           'fill_A', 'create_AL', 'BlockDescription', 'block_description']
+           'sparse_pattern', 'xy_z_crossprod', 'fill_scalar_term', 'weighted_rows', 'filled_in', 'fill_ratio',
+           'dense_by_fill', 'fill_A', 'create_AL', 'BlockDescription', 'block_description']
 
 # %% ../nbs/05_blocks.ipynb #c7bbb7b3
 from dataclasses import dataclass, field
@@ -118,26 +118,14 @@ def xy_z_crossprod(out, Xy, refs, z, w):
 
 # %% ../nbs/05_blocks.ipynb #76483856
 @njit(cache=True)
-def fill_term(diag, xz, refs, z, Xy, w):
-    "Overwrite a term's diagonal block `diag` (ℓ×S×S) with Σ w z zᵀ per level and its [X y] block `xz` ((p+1) × Sℓ) with [X y]ᵀ W Z"
+def fill_scalar_term(diag, xz, refs, z, Xy, w):
+    "Overwrite a scalar term's diagonal block `diag` (ℓ×1×1) with Σ w z² per level and its [X y] block `xz` ((p+1) × ℓ) with [X y]ᵀ W z"
     diag[:] = 0.0; xz[:] = 0.0
-    n, S = z.shape
-    m = Xy.shape[1]
-    if S == 1:                                   # a scalar term, most terms: the same sums, twice as fast
-        for o in range(n):
-            k, ws = refs[o], w[o] * z[o, 0]
-            diag[k, 0, 0] += ws * z[o, 0]
-            for a in range(m):
-                xz[a, k] += Xy[o, a] * ws
-        return
-    for o in range(n):
-        k = refs[o]
-        for s in range(S):
-            ws = w[o] * z[o, s]
-            for b in range(S):
-                diag[k, s, b] += ws * z[o, b]
-            for a in range(m):
-                xz[a, k * S + s] += Xy[o, a] * ws
+    for o in range(len(refs)):
+        k, ws = refs[o], w[o] * z[o, 0]
+        diag[k, 0, 0] += ws * z[o, 0]
+        for a in range(Xy.shape[1]):
+            xz[a, k] += Xy[o, a] * ws
 
 # %% ../nbs/05_blocks.ipynb #7e5eadf6
 @njit(cache=True)
@@ -170,12 +158,15 @@ def dense_by_fill(B:BlockedSparse, threshold:float=None)->bool:
 def fill_A(A:list, rts:list, Xy:np.ndarray, w:np.ndarray, lastrow_only:bool=False):
     "Overwrite the blocks of A with the weighted cross products of [Z X y] (only the [X y] row if `lastrow_only`)"
     k = len(rts)
-    for j in range(k):
-        if lastrow_only:
-            b = A[block(k, j)]; b[:] = 0; xy_z_crossprod(b, Xy, rts[j].refs, rts[j].z, w); continue
-        fill_term(A[block(j, j)].data, A[block(k, j)], rts[j].refs, rts[j].z, Xy, w)
+    for j, r in enumerate(rts):
+        d, xz = A[block(j, j)].data, A[block(k, j)]
+        if r.S == 1 and not lastrow_only: fill_scalar_term(d, xz, r.refs, r.z, Xy, w)       # both blocks in one pass
+        else:
+            if not lastrow_only: d[:] = 0; sparse_crossprod(d, r.refs, r.z, r.z, w)
+            xz[:] = 0; xy_z_crossprod(xz, Xy, r.refs, r.z, w)
+        if lastrow_only: continue
         for i in range(j + 1, k):
-            b = A[block(i, j)]; b.data[:] = 0; sparse_crossprod(b.data, b.obs, rts[i].z, rts[j].z, w)
+            b = A[block(i, j)]; b.data[:] = 0; sparse_crossprod(b.data, b.obs, rts[i].z, r.z, w)
     np.dot(Xy.T, Xy if np.all(w == 1.0) else weighted_rows(Xy, w), out=A[block(k, k)])
     return A
 
