@@ -98,7 +98,7 @@ def _t_frame(m, coef, se, df)->pd.DataFrame:
         return out
     b, s, d = full(coef), full(se), full(df)
     t = b / s
-    from scipy.special import stdtr  # here, not at import: start-up (chapter 13)
+    from scipy.special import stdtr  # here, not at import: start-up (tests/test_speed.py)
     return pd.DataFrame({"Coef.": b, "Std. Error": s, "df": d, "t": t, "Pr(>|t|)": 2 * stdtr(d, -np.abs(t))},
                         index=pd.Index(m.coefnames, name="name"))
 

@@ -36,7 +36,7 @@ class LogitLink(Link):
     code = 0
     def linkfun(self, mu): return np.log(mu / (1 - mu))
     def linkinv(self, eta):
-        from scipy.special import expit  # here, not at import: start-up (chapter 13)
+        from scipy.special import expit  # here, not at import: start-up (tests/test_speed.py)
         return np.clip(expit(np.asarray(eta, float)), _EPS, 1 - _EPS)
     def mu_eta(self, eta):
         e = np.exp(-np.abs(np.asarray(eta, float)))

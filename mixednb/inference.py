@@ -153,7 +153,7 @@ def likelihoodratiotest(*models:MixedModel,   # nested models, in any order
     dev = np.array([m.objective() for m in ms]); dof = np.array([m.dof() for m in ms])
     n = models[0].nobs
     chisq = np.r_[np.nan, dev[:-1] - dev[1:]]; ddof = np.r_[0, np.diff(dof)]
-    from scipy.special import chdtrc  # here, not at import: start-up (chapter 13)
+    from scipy.special import chdtrc  # here, not at import: start-up (tests/test_speed.py)
     p = np.r_[np.nan, np.where(ddof[1:] > 0, chdtrc(np.maximum(ddof[1:], 1), np.maximum(chisq[1:], 0.0)), np.nan)]  # χ² upper tail (scipy.stats.chi2.sf)
     frame = pd.DataFrame({"model": [str(m.formula) for m in ms], "dof": dof, "deviance": dev, "AIC": dev + 2 * dof,
                           "BIC": dev + dof * math.log(n), "chisq": chisq, "ddof": ddof, "p": p})
@@ -374,7 +374,7 @@ class _BootPlan:
         self.P = (r1.ntheta, r1.inds, np.ascontiguousarray(m.A[0].data), A21, A22, *(np.array(v, np.int64) for v in (gi, gj, gt)),
                   self.qR, p, float(_dof_residual_denom(m)), _sum_log_weights(m),
                   -1.0 if m.sigma_fixed is None else float(m.sigma_fixed), bool(m.reml), W)
-        import scipy.sparse as sp             # here, not at import: only a bootstrap needs it (start-up, chapter 13)
+        import scipy.sparse as sp             # here, not at import: only a bootstrap needs it (start-up: tests/test_speed.py)
         ZX = sp.hstack([zmatrix(r) for r in m.reterms] + [sp.csr_matrix(m.feterm.fullrankx)])
         self.K, self.w = sp.csr_matrix(ZX.T.multiply(m._w)), m._w
     def rows(self, Y)->tuple:

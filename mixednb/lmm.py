@@ -446,7 +446,7 @@ def leverage(self:MixedModel, chunk:int=2048, align:bool=True):
     "Diagonal of the hat matrix: hᵢ = ‖L⁻¹√wᵢ[Λᵀzᵢ; xᵢ]‖² (wᵢ: the working factor's case weights)"
     n, p, k, wm = len(self.y), self.feterm.rank, len(self.reterms), self.working
     X, sw = self.feterm.fullrankx, np.sqrt(wm._w)
-    import scipy.sparse as sp                 # here, not at import: a fit does not need it (start-up, chapter 13)
+    import scipy.sparse as sp                 # here, not at import: a fit does not need it (start-up: tests/test_speed.py)
     Zl = [sp.diags(sw) @ zmatrix(r) @ sp.kron(sp.eye(r.nlevels), r.lambda_) for r in self.reterms]
     Zl = [z.tocsr() for z in Zl]
     h = np.empty(n)

@@ -129,7 +129,7 @@ def predict(self:MixedModel,
     v, extra = _pred_var(self, X, terms, use)
     s2 = self.dispersion(sqr=True)
     var = s2 * v + (s2 * (1 + extra) if interval == "prediction" else 0.0)
-    from scipy.special import ndtri  # here, not at import: start-up (chapter 13)
+    from scipy.special import ndtri  # here, not at import: start-up (tests/test_speed.py)
     q = ndtri((1 + level) / 2) * np.sqrt(var)
     lo, hi = np.full(N, np.nan), np.full(N, np.nan)
     ok = np.isfinite(eta)

@@ -321,7 +321,7 @@ def _rev(c, zeta):
 def confint(self:MixedModelProfile, level:float=0.95)->pd.DataFrame:
     "Profile intervals, one row per parameter (kind, group, name, estimate, lower, upper), as `MixedModel.confint`"
     _check_level(level)
-    from scipy.special import ndtri  # here, not at import: start-up (chapter 13)
+    from scipy.special import ndtri  # here, not at import: start-up (tests/test_speed.py)
     q = ndtri(0.5 + level / 2)
     if q > self.threshold:
         raise ValueError(f"level {level} needs the profile out to |ζ| = {q:.3g}, past its threshold {self.threshold:g}: "
