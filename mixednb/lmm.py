@@ -20,7 +20,7 @@ from numba import njit
 from .data import dataset
 from .modelframe import model_frame, frame_column
 from .remat import ReMat, reterms as _sort_reterms, zmatrix
-from .blocks import (UniformBlockDiagonal, BlockedSparse, block, create_AL, fill_A, block_description, DENSE_FILL,
+from .blocks import (UniformBlockDiagonal, BlockedSparse, block, create_AL, refill_A, compensated_sum, block_description, DENSE_FILL,
                              dense_by_fill, todense)
 from .linalg import (logdet_block, FactorPlan, lsolve, _threads, eval_ubd_dense, factor_ubd_dense, not_pd,
                             scale_div_sparse_dense, scale_div_args)
@@ -267,7 +267,8 @@ def _sum_log_weights(m)->float:
     w = m.weights
     if w is None: return 0.0
     c = m.__dict__.get("_logw")             # an evaluation reads it: no pass over n weights there
-    if c is None or c[0] is not w: c = m._logw = (w, float(np.log(w).sum()))
+    if c is None or c[0] is not w:          # compensated, as A's sums (chapter 5): the same double in any order of the rows
+        hi, lo = compensated_sum(np.log(w)); c = m._logw = (w, float(hi + lo))
     return c[1]
 
 @patch
@@ -481,9 +482,9 @@ def update_A(self:LinearMixedModel, weights=_Unset, y=None):
     return self._refill(lastrow)
 
 @patch
-def _refill(self:LinearMixedModel, lastrow:bool=False):
-    "Refill A from the installed rows, weights and response (only its [X y] row if `lastrow`); drop what depended on A"
-    fill_A(self.A, self.reterms, self.Xy, self._w, lastrow_only=lastrow)
+def _refill(self:LinearMixedModel, lastrow:bool=False, exact:bool=True):
+    "Refill A from the installed rows, weights and response (only its [X y] row if `lastrow`; plain sums unless `exact`); drop what depended on A"
+    refill_A(self.A, self.reterms, self.Xy, self._w, lastrow_only=lastrow, exact=exact)
     self._gplan = None                     # the gradient's copy of A (below) is stale
     if not lastrow: self._logw = None      # new weights (perhaps the same array, changed in place): Σ log w afresh
     return self
@@ -493,7 +494,7 @@ def _install(self:LinearMixedModel, w:np.ndarray, y:np.ndarray):
     "`update_A(weights=w, y=y)` for arrays the caller has checked (finite, w ≥ 0, the right length): a GLMM's PIRLS step"
     self.y, self.weights, self._w = y, w, w
     self.Xy[:, -1] = y
-    return self._refill()
+    return self._refill(exact=False)       # a PIRLS step: plain sums, half the refill's time (chapter 5)
 
 # %% ../nbs/07_lmm.ipynb #933db35a
 def _diag_block(m, j:int, k:int, p:int):

@@ -6,10 +6,10 @@ Docs: https://mixednb.github.io/mixednb/scale.html.md"""
 
 # %% auto #0
 __all__ = ['is_dask', 'is_arrow_dataset', 'is_source', 'as_dataset', 'ArrowSource', 'DaskSource', 'LevelCounts', 'level_counts',
-           'merge_counts', 'SourceSchema', 'source_schema', 'chunk_schema', 'chunk_frame', 'merge_sorted', 'CooBlock',
-           'PartialA', 'partial_A', 'merge_partials', 'memory_table', 'available_memory', 'check_memory', 'RowsOnDisk',
-           'OutOfCoreLMM', 'build_model', 'install_A', 'as_source', 'fit_source', 'PirlsStep', 'OutOfCoreGLMM',
-           'build_glmm', 'glm_start', 'rowwise_values']
+           'merge_counts', 'SourceSchema', 'source_schema', 'chunk_schema', 'chunk_frame', 'sum_runs', 'merge_sorted',
+           'CooBlock', 'dd_add', 'DDArray', 'PartialA', 'partial_A', 'merge_partials', 'memory_table',
+           'available_memory', 'check_memory', 'RowsOnDisk', 'OutOfCoreLMM', 'build_model', 'install_A', 'as_source',
+           'fit_source', 'PirlsStep', 'OutOfCoreGLMM', 'build_glmm', 'glm_start', 'rowwise_values']
 
 # %% ../nbs/18_scale.ipynb #1f748c2d
 import glob, logging, math, os, sys, time
@@ -28,7 +28,8 @@ from .schema import is_categorical, levels_codes, VarSchema
 from .modelframe import (ReTermSpec, used_variables, complete_rows, fixed_columns, re_columns, response,
                                 _check_columns, _check_contrasts, _factor_names)
 from .remat import reterms
-from .blocks import UniformBlockDiagonal, BlockedSparse, block, create_AL, filled_in, dense_by_fill
+from .blocks import (UniformBlockDiagonal, BlockedSparse, block, create_AL, filled_in, dense_by_fill, two_sum,
+                             compensated_sum, _data)
 from .lmm import LinearMixedModel, FeTerm, _check_levels, pls_solve
 from .families import check_response, glm_update, GLMFit
 from .glmm import GeneralizedLinearMixedModel, linpred, zl_layout, fill_zl, check_varies
@@ -257,16 +258,42 @@ def _coo(b:BlockedSparse)->tuple:
     bcol = np.repeat(np.arange(len(b.colptr) - 1, dtype=np.int64), np.diff(b.colptr))
     return bcol * b.nrowblk + b.rowidx, b.data
 
-def _compact(keys, data)->tuple:
-    "Sum the values of equal keys; keys sorted"
-    o = np.argsort(keys, kind="stable")
-    k = keys[o]
-    first = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
-    return k[first], (np.add.reduceat(data[o], first, axis=0) if data is not None else None)
+@njit(cache=True)
+def _put(data, lo, c, d, l, i):
+    "Row c of (data, lo) = row i of (d, l); a lo of 0 rows is absent (zeros)"
+    data[c] = d[i]
+    if lo.shape[0] and l.shape[0]: lo[c] = l[i]
+    elif lo.shape[0]: lo[c] = 0.0
 
 @njit(cache=True)
-def merge_sorted(k1, d1, k2, d2):
-    "Merge two sorted arrays of distinct keys, summing the rows of d (n × m) where the keys are equal: (keys, data)"
+def _put_sum(data, lo, c, d, l, i, d2, l2, j, nout):
+    "Row c of (data, lo) = row i of (d, l) + row j of (d2, l2), compensated; lo (0 rows: absent) is allocated at the first rounding; returns lo"
+    for a in range(data.shape[1]):
+        s, e = two_sum(d[i, a], d2[j, a])
+        if l.shape[0]: e += l[i, a]
+        if l2.shape[0]: e += l2[j, a]
+        data[c, a] = s
+        if e != 0.0 and lo.shape[0] == 0: lo = np.zeros((nout, data.shape[1]))
+        if lo.shape[0]: lo[c, a] = e
+    return lo
+
+@njit(cache=True)
+def sum_runs(keys, d, l):
+    "Sum the rows of (d, l) (n × m, compensated) over runs of equal sorted keys: (keys, data, lo)"
+    n, c = len(keys), 0
+    for o in range(n): c += o == 0 or keys[o] != keys[o - 1]
+    ko, data = np.empty(c, keys.dtype), np.empty((c, d.shape[1]))
+    lo = np.zeros((c, d.shape[1])) if l.shape[0] else np.empty((0, d.shape[1]))
+    c = -1
+    for o in range(n):
+        if o == 0 or keys[o] != keys[o - 1]:
+            c += 1; ko[c] = keys[o]; _put(data, lo, c, d, l, o)
+        else: lo = _put_sum(data, lo, c, data, lo, c, d, l, o, len(ko))
+    return ko, data, lo
+
+@njit(cache=True)
+def merge_sorted(k1, d1, l1, k2, d2, l2):
+    "Merge two sorted arrays of distinct keys, summing the rows of (d, l) (n × m, compensated) where the keys are equal: (keys, data, lo)"
     n1, n2 = len(k1), len(k2)
     i = j = c = 0
     while i < n1 and j < n2:                   # count the merged keys first: the output is allocated once
@@ -276,59 +303,94 @@ def merge_sorted(k1, d1, k2, d2):
         else: j += 1
         c += 1
     c += n1 - i + n2 - j
-    keys, data = np.empty(c, k1.dtype), np.empty((c, d1.shape[1]))
-    i = j = c = 0
+    m = d1.shape[1]
+    keys, data = np.empty(c, k1.dtype), np.empty((c, m))
+    lo = np.zeros((c, m)) if l1.shape[0] or l2.shape[0] else np.empty((0, m))
+    nout, i, j, c = c, 0, 0, 0
     while i < n1 or j < n2:
         if j == n2 or (i < n1 and k1[i] < k2[j]):
-            keys[c] = k1[i]; data[c] = d1[i]; i += 1
+            keys[c] = k1[i]; _put(data, lo, c, d1, l1, i); i += 1
         elif i == n1 or k2[j] < k1[i]:
-            keys[c] = k2[j]; data[c] = d2[j]; j += 1
+            keys[c] = k2[j]; _put(data, lo, c, d2, l2, j); j += 1
         else:
-            keys[c] = k1[i]; data[c] = d1[i] + d2[j]; i += 1; j += 1
+            keys[c] = k1[i]; lo = _put_sum(data, lo, c, d1, l1, i, d2, l2, j, nout); i += 1; j += 1
         c += 1
-    return keys, data
+    return keys, data, lo
 
-def _merge(k1, d1, k2, d2)->tuple:
-    "`merge_sorted` for data of any trailing shape, or None (keys only)"
-    flat = lambda d, n: np.zeros((n, 0)) if d is None else d.reshape(n, -1)
-    keys, data = merge_sorted(k1, flat(d1, len(k1)), k2, flat(d2, len(k2)))
-    return keys, (None if d1 is None else data.reshape((len(keys),) + d1.shape[1:]))
+def _rows(d, n):
+    "Values (or their lo) as n × m rows; None as no columns (keys only), or as 0 rows (no lo)"
+    return np.zeros((n, 0)) if d is None else d.reshape(n, -1)
+
+def _shaped(d, lo, n, like)->tuple:
+    "Back from rows to the values' trailing shape; a lo of 0 rows is None"
+    if like is None: return None, None
+    sh = (n,) + like.shape[1:]
+    return d.reshape(sh), (lo.reshape(sh) if lo.shape[0] else None)
+
+def _compact(keys, data, lo=None)->tuple:
+    "Sum the values of equal keys, compensated: (sorted keys, values, lo or None)"
+    o = np.argsort(keys, kind="stable")
+    k, d, l = sum_runs(keys[o], _rows(data, len(o))[o], np.empty((0, 0)) if lo is None else _rows(lo, len(o))[o])
+    return (k, *_shaped(d, l, len(k), data))
+
+def _merge(k1, d1, l1, k2, d2, l2)->tuple:
+    "`merge_sorted` for values of any trailing shape (or None: keys only), lo None when absent: (keys, values, lo or None)"
+    nolo = lambda l, d, n: np.empty((0, 0 if d is None else d[0].size if len(d) else 0)) if l is None else _rows(l, n)
+    k, d, l = merge_sorted(k1, _rows(d1, len(k1)), nolo(l1, d1, len(k1)), k2, _rows(d2, len(k2)), nolo(l2, d2, len(k2)))
+    return (k, *_shaped(d, l, len(k), d1))
 
 @dataclass(eq=False)
 class CooBlock:
-    "A sparse block being summed: compacted (keys, values) plus pieces not yet merged"
+    "A sparse block being summed: compacted (keys, values, their lo or None while exact) plus pieces not yet merged"
     keys: np.ndarray
     data: np.ndarray
+    lo: np.ndarray = None
     pending: list = field(default_factory=list)
     def add(self, other:"CooBlock"):
         "Add another partial block (merge when the pieces reach a quarter of the compacted part); returns self"
-        self.pending += [(other.keys, other.data)] + other.pending
-        if sum(len(k) for k, _ in self.pending) > max(len(self.keys) // 4, 1 << 22): self.compact()
+        self.pending += [(other.keys, other.data, other.lo)] + other.pending
+        if sum(len(p[0]) for p in self.pending) > max(len(self.keys) // 4, 1 << 22): self.compact()
         return self
     def compact(self):
         "Merge the pending pieces among themselves (sorting), then into the compacted part (a linear merge)"
         if self.pending:
-            ks = [k for k, _ in self.pending]
-            ds = None if self.data is None else [d for _, d in self.pending]
-            k, d = _compact(np.concatenate(ks), None if ds is None else np.concatenate(ds))
+            ks, ds, ls = zip(*self.pending)
+            lo = None if all(l is None for l in ls) else np.concatenate([np.zeros_like(d) if l is None else l for d, l in zip(ds, ls)])
+            k, d, l = _compact(np.concatenate(ks), None if self.data is None else np.concatenate(ds), lo)
             self.pending = []
-            self.keys, self.data = _merge(self.keys, self.data, k, d)
+            self.keys, self.data, self.lo = _merge(self.keys, self.data, self.lo, k, d, l)
         return self
+    def values(self)->np.ndarray:
+        "The summed values, rounded once (in place: the lo is spent)"
+        self.compact()
+        if self.lo is not None: self.data += self.lo; self.lo = None
+        return self.data
     @property
     def nnz(self): return len(self.compact().keys)
 
 # %% ../nbs/18_scale.ipynb #f3723ac0
-def _part(b):
-    "A chunk's block as a summable partial: `CooBlock` for a sparse block, its array for a block-diagonal or dense one"
-    if isinstance(b, BlockedSparse): return CooBlock(*_coo(b))
-    if isinstance(b, UniformBlockDiagonal): return b.data.copy()
-    if isinstance(b, np.ndarray): return np.array(b)
+@njit(cache=True)
+def dd_add(h1, l1, h2, l2):
+    "(h1, l1) += (h2, l2), compensated, over flat arrays"
+    for i in range(h1.size):
+        s, e = two_sum(h1[i], h2[i])
+        h1[i] = s; l1[i] += l2[i] + e
+
+@dataclass(eq=False)
+class DDArray:
+    "A block-diagonal or dense block being summed: values and their compensation, C-ordered"
+    hi: np.ndarray
+    lo: np.ndarray
+    def add(self, other:"DDArray"): dd_add(self.hi.reshape(-1), self.lo.reshape(-1), other.hi.reshape(-1), other.lo.reshape(-1)); return self
+    def values(self)->np.ndarray: "The summed values, rounded once"; return self.hi + self.lo
+
+def _part(b, lo):
+    "A chunk's block and its lo as a summable partial: `CooBlock` for a sparse block, `DDArray` for a block-diagonal or dense one"
+    if isinstance(b, BlockedSparse): return CooBlock(*_coo(b), lo if lo.any() else None)   # no lo: every sum exact (counts)
+    if isinstance(b, (UniformBlockDiagonal, np.ndarray)): return DDArray(np.ascontiguousarray(_data(b)), np.ascontiguousarray(lo))
     raise TypeError(f"cannot sum a block of type {type(b).__name__}: this chapter knows BlockedSparse, UniformBlockDiagonal and dense blocks")
 
-def _add(a, b):
-    if isinstance(a, CooBlock): return a.add(b)
-    a += b
-    return a
+def _add(a, b): return a.add(b)
 
 @dataclass(eq=False)
 class PartialA:
@@ -340,7 +402,7 @@ class PartialA:
     spec_cnames: list             # column names of each random-effects term of the formula, in formula order
     coefnames: list
     ymom: tuple                   # (n, mean, M2, min, max) of y
-    logw: float                   # Σ log w
+    logw: tuple                   # Σ log w, compensated: (hi, lo)
     wmom: tuple                   # (min, max) of w
     glm: tuple = None             # a GLMM's PIRLS pass: (Σ deviance residuals, min μ, max μ, Σ log p(yᵢ|yᵢ))
 
@@ -363,14 +425,14 @@ def partial_A(sch:SourceSchema, df:pd.DataFrame,
     rts = reterms(specs)
     d, wv = y - y.mean(), np.ones(1) if w is None else w
     ymom = (len(y), float(y.mean()), float(d @ d), float(y.min()), float(y.max()))
-    wst = (0.0 if w is None else float(np.log(w).sum()), (float(wv.min()), float(wv.max())))
+    wst = ((0.0, 0.0) if w is None else compensated_sum(np.log(w)), (float(wv.min()), float(wv.max())))
     shape = step is None or step.start                  # the pattern, X's R and the level pairs: once per fit
     glm = None
     if step is not None: y, w, glm = step(y, X, rts, w, _kept_column(sch, df, step.offset))
-    A, _ = create_AL(rts, np.column_stack([X, y]), w)
+    A, _, lo = create_AL(rts, np.column_stack([X, y]), w, keep_lo=True)
     R = (sla.qr(X, mode="r")[0][:X.shape[1]] if X.shape[1] else np.zeros((0, 0))) if shape else None
     tup = CooBlock(*_compact(_radix_keys(rts), None)) if len(rts) > 2 and shape else None   # 2 terms: A's block (1, 0) has them
-    return PartialA([_part(b) for b in A], R, tup, [(r.gname, list(r.cnames), r.inds, r.nlevels) for r in rts], [s.cnames for s in specs], names,
+    return PartialA([_part(b, l) for b, l in zip(A, lo)], R, tup, [(r.gname, list(r.cnames), r.inds, r.nlevels) for r in rts], [s.cnames for s in specs], names,
                     ymom, *wst, glm)
 
 def _kept_column(sch:SourceSchema, df:pd.DataFrame, name:str)->np.ndarray:
@@ -390,7 +452,8 @@ def merge_partials(a:PartialA, b:PartialA)->PartialA:
     (na, ma, Ma, lo, hi), (nb, mb, Mb, lo2, hi2) = a.ymom, b.ymom
     n = na + nb; dm = mb - ma
     a.ymom = (n, ma + dm * nb / n, Ma + Mb + dm * dm * na * nb / n, min(lo, lo2), max(hi, hi2))
-    a.logw += b.logw; a.wmom = (min(a.wmom[0], b.wmom[0]), max(a.wmom[1], b.wmom[1]))
+    s, e = two_sum(a.logw[0], b.logw[0]); a.logw = (s, a.logw[1] + b.logw[1] + e)
+    a.wmom = (min(a.wmom[0], b.wmom[0]), max(a.wmom[1], b.wmom[1]))
     return a
 
 def _compacted(p:PartialA)->PartialA:
@@ -521,20 +584,20 @@ def _skeleton(P:PartialA, n_terms:int)->list:
 def _set_block(dst, src):
     "Overwrite a block of the skeleton's A with the summed partial"
     if src is dst: return                        # installed whole (`_install_pairs`)
-    if isinstance(dst, UniformBlockDiagonal): dst.data[:] = src
+    v = src.values()                             # rounded once: A's entries as chapter 5 rounds them in memory
+    if isinstance(dst, UniformBlockDiagonal): dst.data[:] = v
     elif isinstance(dst, BlockedSparse):
         keys, vals = _coo(dst)
-        src.compact()
         if len(keys) != len(src.keys) or not np.array_equal(keys, src.keys): raise RuntimeError("pattern of a summed block differs from the skeleton's")
-        dst.data[:] = src.data
+        dst.data[:] = v
     elif isinstance(dst, np.ndarray):
         if isinstance(src, CooBlock):
-            src.compact(); dst[:] = 0
-            nr = dst.shape[0] // src.data.shape[1]; Si, Sj = src.data.shape[1:]
+            dst[:] = 0
+            nr = dst.shape[0] // v.shape[1]; Si, Sj = v.shape[1:]
             for a in range(Si):
-                for b in range(Sj): dst[(src.keys % nr) * Si + a, (src.keys // nr) * Sj + b] = src.data[:, a, b]
-        elif src.ndim == 3: dst[:] = sla.block_diag(*src)
-        else: dst[:] = src
+                for b in range(Sj): dst[(src.keys % nr) * Si + a, (src.keys // nr) * Sj + b] = v[:, a, b]
+        elif v.ndim == 3: dst[:] = sla.block_diag(*v)
+        else: dst[:] = v
     else: raise TypeError(f"cannot fill a block of type {type(dst).__name__}")
 
 # %% ../nbs/18_scale.ipynb #7c9f3aed
@@ -551,7 +614,7 @@ def _rows_on_disk(m, P:PartialA, n:int):
     wst = dict(min=P.wmom[0], max=P.wmom[1])
     m._w = RowsOnDisk("the weights", (n,), wst)
     m.weights = m._w if m.source_schema.weights is not None else None
-    m._logw = (m.weights, P.logw)              # Σ log w from the pass, where chapter 7 keeps it (`_sum_log_weights`)
+    m._logw = (m.weights, P.logw[0] + P.logw[1])   # Σ log w from the pass, where chapter 7 keeps it (`_sum_log_weights`)
     m.feterm.X = RowsOnDisk("the fixed-effects matrix X", (n, len(P.coefnames)))
     m.Xy = RowsOnDisk("[X y]", (n, m.feterm.rank + 1))
     for r in m.reterms:
@@ -587,7 +650,8 @@ def build_model(sch:SourceSchema, P:PartialA, reml=False, sigma=None, max_memory
 
 def _install_pairs(m:LinearMixedModel, P:PartialA, dense22:bool):
     "Two terms: A's block of pairs made from the summed keys and values (no copy), L's blocks (1, 0) and (1, 1) typed as `create_AL` would"
-    C, (r0, r1) = P.blocks[block(1, 0)].compact(), m.reterms
+    C, (r0, r1) = P.blocks[block(1, 0)], m.reterms
+    C.values()                                          # rounded once, in place
     B = BlockedSparse(np.searchsorted(C.keys // r1.nlevels, np.arange(r0.nlevels + 1)).astype(np.int64),
                       (C.keys % r1.nlevels).astype(np.int32), C.data, r1.nlevels)
     C.keys = None                                       # spent: 8 bytes per pair
@@ -601,8 +665,8 @@ def install_A(m:LinearMixedModel, P:PartialA):
     sel = np.r_[m.feterm.piv[:rank], len(P.coefnames)]
     for i in range(k):
         for j in range(i + 1): _set_block(m.A[block(i, j)], P.blocks[block(i, j)])
-        m.A[block(k, i)][:] = P.blocks[block(k, i)][sel]
-    m.A[block(k, k)][:] = P.blocks[block(k, k)][np.ix_(sel, sel)]
+        m.A[block(k, i)][:] = P.blocks[block(k, i)].values()[sel]
+    m.A[block(k, k)][:] = P.blocks[block(k, k)].values()[np.ix_(sel, sel)]
     m._gplan = None                                     # the gradient's copy of A is stale (as chapter 7's update_A)
 
 # %% ../nbs/18_scale.ipynb #e8e96191
