@@ -220,8 +220,8 @@ def where_time_goes(name: str, formula: str, df) -> dict:
     out = {"model": name, "n": len(df), "build_s": t_build, "fit_s": t_fit, "feval": int(m.optsum.feval),
            "update_L_calls": nupd, "seconds_per_eval": t_eval, "copyscale_s": t_copyscale,
            "evaluations_s": nupd * t_eval, "blas_threads": linalg.blas_threads()}
-    from mixednb.blocks import fill_A
-    out["fill_A_s"] = med(lambda: fill_A(m.A, m.reterms, m.Xy, m._w))      # refilling A from the data
+    from mixednb.blocks import refill_A
+    out["fill_A_s"] = med(lambda: refill_A(m.A, m.reterms, m.Xy, m._w))    # refilling A from the data (compensated sums)
     if dense:
         j = max(dense, key=lambda j: m.L[block(j, j)].shape[0])
         N = m.L[block(j, j)].shape[0]

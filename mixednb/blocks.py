@@ -7,8 +7,8 @@ Docs: https://mixednb.github.io/mixednb/blocks.html.md"""
 # %% auto #0
 __all__ = ['DENSE_FILL', 'block', 'UniformBlockDiagonal', 'BlockedSparse', 'blocktype', 'todense', 'two_sum', 'add_to',
            'compensated_sum', 'sparse_crossprod', 'sparse_pattern', 'xy_z_crossprod', 'fill_scalar_term',
-           'weighted_rows', 'xy_crossprod', 'filled_in', 'fill_ratio', 'dense_by_fill', 'lo_like', 'fill_A', 'round_A',
-           'refill_A', 'create_AL', 'BlockDescription', 'block_description']
+           'xy_crossprod', 'filled_in', 'fill_ratio', 'dense_by_fill', 'lo_like', 'fill_A', 'round_A', 'refill_A',
+           'create_AL', 'BlockDescription', 'block_description']
 
 # %% ../nbs/05_blocks.ipynb #c7bbb7b3
 import math
@@ -89,12 +89,10 @@ def two_sum(a, b):
 
 @njit(inline="always")
 def add_to(out, lo, idx, t):
-    "out[idx] += t, the rounding error added to lo[idx] (no `lo`: the plain sum)"
-    if lo is None: out[idx] += t
-    else:
-        s, e = two_sum(out[idx], t)
-        out[idx] = s
-        lo[idx] += e
+    "out[idx] += t, compensated: the rounding error is added to lo[idx]"
+    s, e = two_sum(out[idx], t)
+    out[idx] = s
+    lo[idx] += e
 
 # %% ../nbs/05_blocks.ipynb #e393dc83
 @njit(cache=True)
@@ -106,8 +104,8 @@ def compensated_sum(x)->tuple:
 
 # %% ../nbs/05_blocks.ipynb #e153da1c
 @njit(cache=True)
-def sparse_crossprod(out, obs, zi, zj, w, lo=None):
-    "Add wₒ zᵢₒ zⱼₒᵀ into block `out[obs[o]]` for every observation o (compensated in `lo` if given)"
+def sparse_crossprod(out, obs, zi, zj, w, lo):
+    "Add wₒ zᵢₒ zⱼₒᵀ into block `out[obs[o]]` for every observation o, compensated in `lo`"
     n, Si = zi.shape
     Sj = zj.shape[1]
     if Si == 1 and Sj == 1:                      # two scalar terms: the same sums without the inner loops
@@ -130,10 +128,10 @@ def sparse_pattern(ri:ReMat, rj:ReMat):
     return BlockedSparse(colptr, (uniq % ri.nlevels).astype(np.int32),
                          np.zeros((len(uniq), ri.S, rj.S)), ri.nlevels, obs.astype(np.int32))
 
-# %% ../nbs/05_blocks.ipynb #9d77642b
+# %% ../nbs/05_blocks.ipynb #b4e1abe3
 @njit(cache=True)
-def xy_z_crossprod(out, Xy, refs, z, w, lo=None):
-    "Add [X y]ᵀ W Z into `out` ((p+1) × Sℓ), Z implicit in `refs`, `z` (compensated in `lo` if given)"
+def xy_z_crossprod(out, Xy, refs, z, w, lo):
+    "Add [X y]ᵀ W Z into `out` ((p+1) × Sℓ), Z implicit in `refs`, `z`, compensated in `lo`"
     n, S = z.shape
     m = Xy.shape[1]
     for o in range(n):
@@ -143,40 +141,36 @@ def xy_z_crossprod(out, Xy, refs, z, w, lo=None):
             for a in range(m):
                 add_to(out, lo, (a, c0 + s), Xy[o, a] * ws)
 
-# %% ../nbs/05_blocks.ipynb #76483856
+# %% ../nbs/05_blocks.ipynb #c841f371
 @njit(cache=True)
-def fill_scalar_term(diag, xz, refs, z, Xy, w, dlo=None, xlo=None):
-    "Overwrite a scalar term's diagonal block `diag` (ℓ×1×1) with Σ w z² per level and its [X y] block `xz` ((p+1) × ℓ) with [X y]ᵀ W z (compensated in `dlo`, `xlo` if given)"
-    diag[:] = 0.0; xz[:] = 0.0
-    if dlo is not None: dlo[:] = 0.0; xlo[:] = 0.0
+def fill_scalar_term(diag, xz, refs, z, Xy, w, dlo, xlo):
+    "Overwrite a scalar term's diagonal block `diag` (ℓ×1×1) with Σ w z² per level and its [X y] block `xz` ((p+1) × ℓ) with [X y]ᵀ W z, compensated in `dlo`, `xlo`"
+    diag[:] = 0.0; xz[:] = 0.0; dlo[:] = 0.0; xlo[:] = 0.0
     for o in range(len(refs)):
         k, ws = refs[o], w[o] * z[o, 0]
         add_to(diag, dlo, (k, 0, 0), ws * z[o, 0])
         for a in range(Xy.shape[1]):
             add_to(xz, xlo, (a, k), Xy[o, a] * ws)
 
-# %% ../nbs/05_blocks.ipynb #7e5eadf6
+# %% ../nbs/05_blocks.ipynb #76483856
 @njit(cache=True)
-def weighted_rows(X, w):
-    "W X: row o of `X` times w[o], a new C-ordered array"
-    out = np.empty(X.shape)
-    for o in range(X.shape[0]):
-        for a in range(X.shape[1]):
-            out[o, a] = X[o, a] * w[o]
-    return out
-
-# %% ../nbs/05_blocks.ipynb #62dba55f
-@njit(cache=True)
-def xy_crossprod(out, lo, Xy, w):
+def xy_crossprod(out, Xy, w, lo):
     "Add [X y]ᵀ W [X y] into `out` (m × m, symmetric), compensated in `lo`"
     n, m = Xy.shape
+    K = m * m
+    H, Lo, P = np.zeros(K), np.zeros(K), np.empty(K)
     for o in range(n):
         for a in range(m):
-            for b in range(a + 1):
-                add_to(out, lo, (a, b), w[o] * (Xy[o, a] * Xy[o, b]))
+            xa = Xy[o, a]
+            for b in range(m): P[a * m + b] = w[o] * (xa * Xy[o, b])
+        for k in range(K):                       # TwoSum, written out: a loop of array operations, vectorised
+            h, t = H[k], P[k]
+            s = h + t
+            bb = s - h
+            Lo[k] += (h - (s - bb)) + (t - bb)
+            H[k] = s
     for a in range(m):
-        for b in range(a):
-            out[b, a], lo[b, a] = out[a, b], lo[a, b]
+        for b in range(m): add_to(out, lo, (a, b), H[a * m + b]); lo[a, b] += Lo[a * m + b]
 
 # %% ../nbs/05_blocks.ipynb #5cb955e8
 def filled_in(rts:list)->list:
@@ -200,34 +194,29 @@ def _data(b)->np.ndarray:
     "The array a block keeps its values in"
     return b.data if isinstance(b, (UniformBlockDiagonal, BlockedSparse)) else b
 
-def _zero(*arrays):
-    for a in arrays:
-        if a is not None: a[:] = 0.0
-
 def lo_like(A:list, lastrow_only:bool=False)->list:
-    "Zeroed compensation arrays shaped as the blocks' values (None for the blocks a `lastrow_only` fill leaves alone)"
+    "Compensation arrays shaped as the blocks' values (None for the blocks a `lastrow_only` fill leaves alone)"
     k = int(round((math.sqrt(8 * len(A) + 1) - 1) / 2)) - 1          # len(A) = (k+1)(k+2)/2
     rows = {block(k, j) for j in range(k + 1)}
     return [np.zeros_like(_data(b)) if not lastrow_only or i in rows else None for i, b in enumerate(A)]
 
-def fill_A(A:list, rts:list, Xy:np.ndarray, w:np.ndarray, lastrow_only:bool=False,
-           lo:list=None):           # compensation arrays (`lo_like(A)`): A + lo is the sum in any row order, unrounded
-    "Overwrite the blocks of A with the weighted cross products of [Z X y] (only the [X y] row if `lastrow_only`)"
+def fill_A(A:list, rts:list, Xy:np.ndarray, w:np.ndarray,
+           lo:list,                 # compensation arrays (`lo_like(A)`), overwritten: A + lo is the sum in any row order
+           lastrow_only:bool=False):
+    "Overwrite the blocks of A (only the [X y] row if `lastrow_only`) and their `lo` with the weighted cross products of [Z X y], unrounded"
     k = len(rts)
-    lb = (lambda i: None) if lo is None else (lambda i: lo[i])
     for j, r in enumerate(rts):
-        d, xz, dl, xl = A[block(j, j)].data, A[block(k, j)], lb(block(j, j)), lb(block(k, j))
+        d, xz, dl, xl = A[block(j, j)].data, A[block(k, j)], lo[block(j, j)], lo[block(k, j)]
         if r.S == 1 and not lastrow_only: fill_scalar_term(d, xz, r.refs, r.z, Xy, w, dl, xl)   # both blocks in one pass
         else:
-            if not lastrow_only: _zero(d, dl); sparse_crossprod(d, r.refs, r.z, r.z, w, dl)
-            _zero(xz, xl); xy_z_crossprod(xz, Xy, r.refs, r.z, w, xl)
+            if not lastrow_only: d[:] = dl[:] = 0; sparse_crossprod(d, r.refs, r.z, r.z, w, dl)
+            xz[:] = xl[:] = 0; xy_z_crossprod(xz, Xy, r.refs, r.z, w, xl)
         if lastrow_only: continue
         for i in range(j + 1, k):
-            b, bl = A[block(i, j)], lb(block(i, j))
-            _zero(b.data, bl); sparse_crossprod(b.data, b.obs, rts[i].z, r.z, w, bl)
-    C, Cl = A[block(k, k)], lb(block(k, k))
-    if lo is None: np.dot(Xy.T, Xy if np.all(w == 1.0) else weighted_rows(Xy, w), out=C)
-    else: _zero(C, Cl); xy_crossprod(C, Cl, Xy, w)
+            b, bl = A[block(i, j)], lo[block(i, j)]
+            b.data[:] = bl[:] = 0; sparse_crossprod(b.data, b.obs, rts[i].z, r.z, w, bl)
+    C, Cl = A[block(k, k)], lo[block(k, k)]
+    C[:] = Cl[:] = 0; xy_crossprod(C, Xy, w, Cl)
     return A
 
 def round_A(A:list, lo:list)->list:
@@ -236,11 +225,10 @@ def round_A(A:list, lo:list)->list:
         if l is not None: _data(b)[...] += l
     return A
 
-def refill_A(A:list, rts:list, Xy:np.ndarray, w:np.ndarray, lastrow_only:bool=False, exact:bool=True)->list:
-    "`fill_A`, compensated and rounded if `exact` (an LMM's A), plain if not (a GLMM's PIRLS step)"
-    if not exact: return fill_A(A, rts, Xy, w, lastrow_only)
+def refill_A(A:list, rts:list, Xy:np.ndarray, w:np.ndarray, lastrow_only:bool=False)->list:
+    "`fill_A` and `round_A`: every entry the correctly rounded sum, whatever the order of the rows"
     lo = lo_like(A, lastrow_only)
-    return round_A(fill_A(A, rts, Xy, w, lastrow_only, lo), lo)
+    return round_A(fill_A(A, rts, Xy, w, lo, lastrow_only), lo)
 
 # %% ../nbs/05_blocks.ipynb #a4b35c52
 def create_AL(rts:list,            # ReMats, largest first
@@ -267,7 +255,7 @@ def create_AL(rts:list,            # ReMats, largest first
     A[block(k, k)], L[block(k, k)] = np.zeros((m, m)), np.zeros((m, m))
     if not keep_lo: return refill_A(A, rts, Xy, w), L
     lo = lo_like(A)
-    return fill_A(A, rts, Xy, w, lo=lo), L, lo
+    return fill_A(A, rts, Xy, w, lo), L, lo
 
 # %% ../nbs/05_blocks.ipynb #5901d18f
 @dataclass(eq=False)

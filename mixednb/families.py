@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
+from .blocks import two_sum
+
 # %% ../nbs/11_families.ipynb #5dccb664
 _EPS = float(np.finfo(float).eps)
 
@@ -243,7 +245,7 @@ def _xlogy1(x, y):
 @njit(cache=True)
 def glm_update_obs(mu, me, wrkwt, wrkres, devres, y, wt, eta, dist, link):
     "Overwrite μ, dμ/dη, working weights, working residuals, deviance residuals at η, any family and link; return Σ devres"
-    tot = 0.0
+    tot = lo = 0.0
     for i in range(eta.shape[0]):
         yi, wi, ei = y[i], wt[i], eta[i]
         m = _linkinv(ei, link); d = _mu_eta(ei, link)
@@ -256,8 +258,9 @@ def glm_update_obs(mu, me, wrkwt, wrkres, devres, y, wt, eta, dist, link):
         mu[i] = m; me[i] = d
         wrkwt[i] = wi * d * d / v
         wrkres[i] = (yi - m) / d
-        devres[i] = dr; tot += dr
-    return tot
+        devres[i] = dr
+        tot, e = two_sum(tot, dr); lo += e
+    return tot + lo
 
 # %% ../nbs/11_families.ipynb #a19a5838
 @njit(cache=True, error_model="numpy")
@@ -272,7 +275,7 @@ def logit_update(mu, me, wrkwt, wrkres, devres, y, wt, eta, e, l1):
         lmu, l1mu = -(l1[i] + max(-ei, 0.0)), -(l1[i] + max(ei, 0.0))    # log μ, log(1 − μ)
         devres[i] = -2.0 * wi * (yi * lmu + (1.0 - yi) * l1mu)
         mu[i] = m; me[i] = d; wrkwt[i] = wi * d; wrkres[i] = (yi - m) / d
-    tot = 0.0
+    tot = lo = 0.0
     for i in range(n):                               # the rare cases, and the sum
         yi, wi, ei = y[i], wt[i], eta[i]
         if abs(ei) >= 36.0:                          # the clamped general formulas
@@ -281,11 +284,11 @@ def logit_update(mu, me, wrkwt, wrkres, devres, y, wt, eta, e, l1):
             mu[i] = m; me[i] = d; wrkwt[i] = wi * d * d / (m * (1.0 - m)); wrkres[i] = (yi - m) / d
         elif yi != 0.0 and yi != 1.0:                # a binomial proportion: the saturated model's term
             devres[i] += 2.0 * wi * (yi * math.log(yi) + (1.0 - yi) * math.log(1.0 - yi))
-        tot += devres[i]
-    return tot
+        tot, e = two_sum(tot, devres[i]); lo += e
+    return tot + lo
 
 def glm_update(mu, me, wrkwt, wrkres, devres, y, wt, eta, dist:int, link:int)->float:
-    "Overwrite μ, dμ/dη, working weights, working residuals, deviance residuals at η; return Σ devres"
+    "Overwrite μ, dμ/dη, working weights, working residuals, deviance residuals at η; return Σ devres (compensated: the correctly rounded sum)"
     if link == 0 and dist < 2:
         e = np.exp(-np.abs(eta)); l1 = np.log1p(e)                      # SIMD in NumPy
         return logit_update(mu, me, wrkwt, wrkres, devres, y, wt, eta, e, l1)

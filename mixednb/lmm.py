@@ -482,9 +482,9 @@ def update_A(self:LinearMixedModel, weights=_Unset, y=None):
     return self._refill(lastrow)
 
 @patch
-def _refill(self:LinearMixedModel, lastrow:bool=False, exact:bool=True):
-    "Refill A from the installed rows, weights and response (only its [X y] row if `lastrow`; plain sums unless `exact`); drop what depended on A"
-    refill_A(self.A, self.reterms, self.Xy, self._w, lastrow_only=lastrow, exact=exact)
+def _refill(self:LinearMixedModel, lastrow:bool=False):
+    "Refill A from the installed rows, weights and response (only its [X y] row if `lastrow`); drop what depended on A"
+    refill_A(self.A, self.reterms, self.Xy, self._w, lastrow_only=lastrow)
     self._gplan = None                     # the gradient's copy of A (below) is stale
     if not lastrow: self._logw = None      # new weights (perhaps the same array, changed in place): Σ log w afresh
     return self
@@ -494,7 +494,7 @@ def _install(self:LinearMixedModel, w:np.ndarray, y:np.ndarray):
     "`update_A(weights=w, y=y)` for arrays the caller has checked (finite, w ≥ 0, the right length): a GLMM's PIRLS step"
     self.y, self.weights, self._w = y, w, w
     self.Xy[:, -1] = y
-    return self._refill(exact=False)       # a PIRLS step: plain sums, half the refill's time (chapter 5)
+    return self._refill()
 
 # %% ../nbs/07_lmm.ipynb #933db35a
 def _diag_block(m, j:int, k:int, p:int):

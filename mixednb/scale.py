@@ -9,7 +9,7 @@ __all__ = ['is_dask', 'is_arrow_dataset', 'is_source', 'as_dataset', 'ArrowSourc
            'merge_counts', 'SourceSchema', 'source_schema', 'chunk_schema', 'chunk_frame', 'sum_runs', 'merge_sorted',
            'CooBlock', 'dd_add', 'DDArray', 'PartialA', 'partial_A', 'merge_partials', 'memory_table',
            'available_memory', 'check_memory', 'RowsOnDisk', 'OutOfCoreLMM', 'build_model', 'install_A', 'as_source',
-           'fit_source', 'PirlsStep', 'OutOfCoreGLMM', 'build_glmm', 'glm_start', 'rowwise_values']
+           'fit_source', 'PirlsStep', 'OutOfCoreGLMM', 'build_glmm', 'rowwise_values']
 
 # %% ../nbs/18_scale.ipynb #1f748c2d
 import glob, logging, math, os, sys, time
@@ -30,9 +30,9 @@ from .modelframe import (ReTermSpec, used_variables, complete_rows, fixed_column
 from .remat import reterms
 from .blocks import (UniformBlockDiagonal, BlockedSparse, block, create_AL, filled_in, dense_by_fill, two_sum,
                              compensated_sum, _data)
-from .lmm import LinearMixedModel, FeTerm, _check_levels, pls_solve
-from .families import check_response, glm_update, GLMFit
-from .glmm import GeneralizedLinearMixedModel, linpred, zl_layout, fill_zl, check_varies
+from .lmm import LinearMixedModel, FeTerm, _check_levels
+from .families import check_response, glm_update
+from .glmm import GeneralizedLinearMixedModel, linpred, xbeta, zl_layout, fill_zl, check_varies
 from . import api
 
 # %% ../nbs/18_scale.ipynb #35480cdc
@@ -404,7 +404,7 @@ class PartialA:
     ymom: tuple                   # (n, mean, M2, min, max) of y
     logw: tuple                   # Σ log w, compensated: (hi, lo)
     wmom: tuple                   # (min, max) of w
-    glm: tuple = None             # a GLMM's PIRLS pass: (Σ deviance residuals, min μ, max μ, Σ log p(yᵢ|yᵢ))
+    glm: tuple = None             # a GLMM's PIRLS pass: (Σ deviance residuals, min μ, max μ, Σ log p(yᵢ|yᵢ)), the sums as (hi, lo)
 
 def _radix_keys(rts)->np.ndarray:
     "Mixed-radix key of each row's level combination over the terms"
@@ -440,6 +440,11 @@ def _kept_column(sch:SourceSchema, df:pd.DataFrame, name:str)->np.ndarray:
     if name is None: return np.zeros(len(complete_rows(df, sch.used)))
     return df[name].to_numpy(dtype=float, na_value=np.nan)[complete_rows(df, sch.used)]
 
+def _dd(a:tuple, b:tuple)->tuple:
+    "a + b for two compensated sums (hi, lo); an infinite one stays infinite"
+    s, e = two_sum(a[0], b[0])
+    return (s, a[1] + b[1] + e) if math.isfinite(s) else (s, 0.0)
+
 def merge_partials(a:PartialA, b:PartialA)->PartialA:
     "a + b: the sums over the union of their rows (a is updated)"
     if a is None or b is None: return a if b is None else b
@@ -447,13 +452,12 @@ def merge_partials(a:PartialA, b:PartialA)->PartialA:
         raise ValueError("two chunks gave different model columns: the source's column types differ between files")
     a.blocks = [_add(x, z) for x, z in zip(a.blocks, b.blocks)]
     if a.R is not None and a.R.size: a.R = sla.qr(np.vstack([a.R, b.R]), mode="r")[0][:a.R.shape[1]]
-    if a.glm is not None: a.glm = (a.glm[0] + b.glm[0], min(a.glm[1], b.glm[1]), max(a.glm[2], b.glm[2]), a.glm[3] + b.glm[3])
+    if a.glm is not None: a.glm = (_dd(a.glm[0], b.glm[0]), min(a.glm[1], b.glm[1]), max(a.glm[2], b.glm[2]), _dd(a.glm[3], b.glm[3]))
     if a.tuples is not None: a.tuples.add(b.tuples)
     (na, ma, Ma, lo, hi), (nb, mb, Mb, lo2, hi2) = a.ymom, b.ymom
     n = na + nb; dm = mb - ma
     a.ymom = (n, ma + dm * nb / n, Ma + Mb + dm * dm * na * nb / n, min(lo, lo2), max(hi, hi2))
-    s, e = two_sum(a.logw[0], b.logw[0]); a.logw = (s, a.logw[1] + b.logw[1] + e)
-    a.wmom = (min(a.wmom[0], b.wmom[0]), max(a.wmom[1], b.wmom[1]))
+    a.logw, a.wmom = _dd(a.logw, b.logw), (min(a.wmom[0], b.wmom[0]), max(a.wmom[1], b.wmom[1]))
     return a
 
 def _compacted(p:PartialA)->PartialA:
@@ -772,13 +776,14 @@ class PirlsStep:
             for r, lam in zip(rts, self.lambdas): r.lambda_ = lam
             _, cols = zl_layout(rts)
             eta = np.empty(len(y))
-            linpred(eta, off + X[:, self.cols] @ self.beta, cols, fill_zl(np.empty(cols.shape), rts), self.u)
+            linpred(eta, xbeta(off, X, self.cols, self.beta), cols, fill_zl(np.empty(cols.shape), rts), self.u)
         mu, me, ww, wr, dr = (np.empty(len(y)) for _ in range(5))
-        d = glm_update(mu, me, ww, wr, dr, y, wt, eta, fam.code, fam.link.code)
+        glm_update(mu, me, ww, wr, dr, y, wt, eta, fam.code, fam.link.code)
+        d = compensated_sum(dr)      # the pair of what glm_update returns rounded, for the chunks to add up
         bad = ~(np.isfinite(ww) & np.isfinite(wr))
         if bad.any():                # μ overflowed at a trial (β, u): its deviance rejects it; A is kept finite (and quiet)
-            ww, wr, d = np.where(bad, 0.0, ww), np.where(bad, 0.0, wr), np.inf
-        sat = float(np.sum(fam.loglik_obs(y, y, wt))) if self.start else 0.0
+            ww, wr, d = np.where(bad, 0.0, ww), np.where(bad, 0.0, wr), (np.inf, 0.0)
+        sat = compensated_sum(fam.loglik_obs(y, y, wt)) if self.start else (0.0, 0.0)
         return eta - off + wr, ww, (d, float(mu.min()), float(mu.max()), sat)
 
 # %% ../nbs/18_scale.ipynb #9da454b4
@@ -801,7 +806,7 @@ def _pdev(self:OutOfCoreGLMM, u, beta):
     step = PirlsStep(self.family, self._cols, np.array(beta), np.array(u), [r.lambda_.copy() for r in self.reterms], self.source_schema.offset)
     P = self._pending = self._pass(step)
     self.mu = RowsOnDisk("the fitted means μ", (self.nobs,), dict(min=P.glm[1], max=P.glm[2]))
-    return P.glm[0] + u @ u
+    return sum(P.glm[0]) + u @ u
 
 @patch
 def _reweight(self:OutOfCoreGLMM):
@@ -811,9 +816,13 @@ def _reweight(self:OutOfCoreGLMM):
     return self
 
 @patch
-def _devsum(self:OutOfCoreGLMM)->float: "Σdₒ of the last pass"; return float(self._pending.glm[0])
+def _devsum(self:OutOfCoreGLMM)->float: "Σdₒ of the last pass"; return float(sum(self._pending.glm[0]))
 @patch
 def _saturated(self:OutOfCoreGLMM)->float: "Σ log p(yₒ|yₒ), summed in the first pass"; return self._sat
+@patch
+def _start_weights(self:OutOfCoreGLMM):
+    "Nothing to compute: the first pass summed A at the family's starting means (pending, for `_reweight`); returns self"
+    return self
 @patch
 def set_theta(self:OutOfCoreGLMM, theta):
     "Install θ in the working LMM's λs (the chunks form ZΛ from them); returns self"
@@ -839,20 +848,10 @@ def build_glmm(sch:SourceSchema, P:PartialA, family, src, max_memory=None, progr
     m.eta = m.mu = m.mu_eta = m.wrkwt = m.wrkres = m.devres = RowsOnDisk("a per-row PIRLS quantity", (len(lmm.y),))
     m._cols = lmm.feterm.piv[:lmm.feterm.rank]
     m._offs = np.cumsum([0] + [r.nranef for r in lmm.reterms])
-    m._u, m._beta, m._sat, m._pending = np.zeros(int(m._offs[-1])), np.zeros(lmm.feterm.rank), P.glm[3], P
+    m._u, m._beta, m._sat, m._pending = np.zeros(int(m._offs[-1])), np.zeros(lmm.feterm.rank), sum(P.glm[3]), P
     m.source, m.source_schema, m.memory, m.npasses, m._progress = src, sch, lmm.memory, 2, progress
     m._init_state()
     return m
-
-def glm_start(m:OutOfCoreGLMM)->GLMFit:
-    "The GLM of the fixed effects alone, out of core: IRLS = PIRLS at θ = 0 (u = 0), from the first pass's starting weights"
-    theta0 = m.theta
-    m.set_theta(np.zeros_like(theta0))._reweight()
-    m._beta, m._u = pls_solve(m.LMM)                 # the first IRLS step, from η = g(μ₀)
-    dev = m.pirls(vary_beta=True, warn=False)
-    m.glm = GLMFit(m._beta.copy(), dev, m._sat - dev / 2, None, None, m.npasses - 2)
-    m.set_theta(theta0); m._u[:] = 0.0; m._at = None
-    return m.glm
 
 def _fit_glmm_source(sch, src, dist, fast, verbose, progress, max_memory, timings, t0, **opts)->OutOfCoreGLMM:
     "The GLMM half of `fit_source`: the first PIRLS pass (pattern and A at the starting means), the GLM start, chapter 12's fit"
@@ -862,7 +861,7 @@ def _fit_glmm_source(sch, src, dist, fast, verbose, progress, max_memory, timing
     m = build_glmm(sch, P, dist, src, max_memory, progress)
     m.timings = timings
     t0 = _phase(timings, "A", t0)
-    glm_start(m)
+    m.glm_start()
     t0 = _phase(timings, "GLM start", t0)
     m.fit(fast=fast, verbose=verbose, **opts)
     _phase(timings, "optimisation", t0)

@@ -44,12 +44,12 @@ def test_crossprods(d, Sj):
     refs = rng.integers(0, l, n).astype(np.int32)
     z, w, Xy = rng.standard_normal((n, S)), rng.uniform(0.5, 2, n), rng.standard_normal((n, 3))
     Z = np.zeros((n, l * S)); Z[np.arange(n)[:, None], refs[:, None] * S + np.arange(S)] = z
-    out = np.zeros((l, S, S)); sparse_crossprod(out, refs, z, z, w)
+    out = np.zeros((l, S, S)); sparse_crossprod(out, refs, z, z, w, lo := np.zeros_like(out)); out += lo
     np.testing.assert_allclose(UniformBlockDiagonal(out).todense(), Z.T @ (w[:, None] * Z), rtol=1e-12, atol=1e-12)
-    out = np.zeros((3, l * S)); xy_z_crossprod(out, Xy, refs, z, w)
+    out = np.zeros((3, l * S)); xy_z_crossprod(out, Xy, refs, z, w, lo := np.zeros_like(out)); out += lo
     np.testing.assert_allclose(out, (w[:, None] * Xy).T @ Z, rtol=1e-12, atol=1e-12)
     zj, obs = rng.standard_normal((n, Sj)), rng.integers(0, 5, n).astype(np.int32)
-    out = np.zeros((5, S, Sj)); sparse_crossprod(out, obs, z, zj, w)
+    out = np.zeros((5, S, Sj)); sparse_crossprod(out, obs, z, zj, w, lo := np.zeros_like(out)); out += lo
     ref = np.zeros_like(out); np.add.at(ref, obs, w[:, None, None] * z[:, :, None] * zj[:, None, :])
     np.testing.assert_allclose(out, ref, rtol=1e-12, atol=1e-12)
 

@@ -17,7 +17,7 @@ import scipy.linalg as sla
 import mixednb
 from mixednb import fit, LinearMixedModel, dense_objective
 from mixednb.lmm import dense_parts
-from mixednb.blocks import fill_A, blocktype
+from mixednb.blocks import blocktype
 from mixednb.remat import zmatrix
 from mixednb.schema import DummyCoding
 
