@@ -117,7 +117,7 @@ def _setup(self:GeneralizedLinearMixedModel, y, X, coefnames, specs, family, wei
     self.formula, self.yname = formula, yname
     self.LMM = LinearMixedModel.from_parts(self.y, X, specs, coefnames, weights=np.ones(n), formula=formula, yname=yname,
                                            residual=False)
-    self._X = np.ascontiguousarray(self.LMM.feterm.fullrankx)
+    self._X = np.asfortranarray(self.LMM.feterm.fullrankx)    # by columns: `xbeta` walks them
     self._offs, self.cols = zl_layout(self.reterms)
     self.zl, self._u, self._beta = np.empty(self.cols.shape), np.zeros(int(self._offs[-1])), np.zeros(self._X.shape[1])
     self.eta, self.mu, self.mu_eta, self.wrkwt, self.wrkres, self.devres = (np.empty(n) for _ in range(6))
