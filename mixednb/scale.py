@@ -335,7 +335,7 @@ def _compact(keys, data, lo=None)->tuple:
 
 def _merge(k1, d1, l1, k2, d2, l2)->tuple:
     "`merge_sorted` for values of any trailing shape (or None: keys only), lo None when absent: (keys, values, lo or None)"
-    nolo = lambda l, d, n: np.empty((0, 0 if d is None else d[0].size if len(d) else 0)) if l is None else _rows(l, n)
+    nolo = lambda l, d, n: _rows(l, n) if l is not None else np.empty((0, 0 if d is None else math.prod(d.shape[1:])))
     k, d, l = merge_sorted(k1, _rows(d1, len(k1)), nolo(l1, d1, len(k1)), k2, _rows(d2, len(k2)), nolo(l2, d2, len(k2)))
     return (k, *_shaped(d, l, len(k), d1))
 
