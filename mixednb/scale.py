@@ -29,7 +29,7 @@ from .modelframe import (ReTermSpec, used_variables, complete_rows, fixed_column
                                 _check_columns, _check_contrasts, _factor_names)
 from .remat import reterms
 from .blocks import (UniformBlockDiagonal, BlockedSparse, block, create_AL, filled_in, dense_by_fill, two_sum,
-                             compensated_sum, _data)
+                             add_to, compensated_sum, _data)
 from .lmm import LinearMixedModel, FeTerm, _check_levels
 from .families import check_response, glm_update
 from .glmm import GeneralizedLinearMixedModel, linpred, xbeta, zl_layout, fill_zl, check_varies
@@ -318,8 +318,12 @@ def merge_sorted(k1, d1, l1, k2, d2, l2):
     return keys, data, lo
 
 def _rows(d, n):
-    "Values (or their lo) as n × m rows; None as no columns (keys only), or as 0 rows (no lo)"
+    "Values as n × m rows; None (keys only) as no columns"
     return np.zeros((n, 0)) if d is None else d.reshape(n, -1)
+
+def _lo_rows(l, n):
+    "A lo as n × m rows; None (no lo: every sum exact) as 0 rows, which the kernels read as zeros"
+    return np.empty((0, 0)) if l is None else l.reshape(n, -1)
 
 def _shaped(d, lo, n, like)->tuple:
     "Back from rows to the values' trailing shape; a lo of 0 rows is None"
@@ -330,13 +334,12 @@ def _shaped(d, lo, n, like)->tuple:
 def _compact(keys, data, lo=None)->tuple:
     "Sum the values of equal keys, compensated: (sorted keys, values, lo or None)"
     o = np.argsort(keys, kind="stable")
-    k, d, l = sum_runs(keys[o], _rows(data, len(o))[o], np.empty((0, 0)) if lo is None else _rows(lo, len(o))[o])
+    k, d, l = sum_runs(keys[o], _rows(data, len(o))[o], _lo_rows(None if lo is None else lo[o], len(o)))
     return (k, *_shaped(d, l, len(k), data))
 
 def _merge(k1, d1, l1, k2, d2, l2)->tuple:
     "`merge_sorted` for values of any trailing shape (or None: keys only), lo None when absent: (keys, values, lo or None)"
-    nolo = lambda l, d, n: _rows(l, n) if l is not None else np.empty((0, 0 if d is None else math.prod(d.shape[1:])))
-    k, d, l = merge_sorted(k1, _rows(d1, len(k1)), nolo(l1, d1, len(k1)), k2, _rows(d2, len(k2)), nolo(l2, d2, len(k2)))
+    k, d, l = merge_sorted(k1, _rows(d1, len(k1)), _lo_rows(l1, len(k1)), k2, _rows(d2, len(k2)), _lo_rows(l2, len(k2)))
     return (k, *_shaped(d, l, len(k), d1))
 
 @dataclass(eq=False)
@@ -373,8 +376,8 @@ class CooBlock:
 def dd_add(h1, l1, h2, l2):
     "(h1, l1) += (h2, l2), compensated, over flat arrays"
     for i in range(h1.size):
-        s, e = two_sum(h1[i], h2[i])
-        h1[i] = s; l1[i] += l2[i] + e
+        add_to(h1, l1, i, h2[i])
+        l1[i] += l2[i]
 
 @dataclass(eq=False)
 class DDArray:
